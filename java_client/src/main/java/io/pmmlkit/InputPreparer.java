@@ -1,0 +1,118 @@
+package io.pmmlkit;
+
+import java.util.List;
+import java.util.stream.Collectors;
+import org.jpmml.evaluator.EvaluationException;
+import org.jpmml.evaluator.FieldValue;
+import org.jpmml.evaluator.InputField;
+import org.jpmml.evaluator.TypeCheckException;
+import org.jpmml.evaluator.ValueCheckException;
+
+/**
+ * Checks and converts one raw input value for one field, turning every problem into a
+ * {@link FieldError} with a stable code instead of an engine exception. Thread-safe.
+ */
+final class InputPreparer {
+    private static final int MAX_LISTED_CATEGORIES = 10;
+    private static final Object NO_VALUE = new Object();
+
+    private final InputField field;
+    private final FieldSpec spec;
+
+    InputPreparer(InputField field) {
+        this.field = field;
+        this.spec = FieldSpec.of(field);
+    }
+
+    FieldSpec spec() {
+        return spec;
+    }
+
+    /**
+     * Returns the engine value of {@code raw} ({@code null} means missing), or {@code null} after
+     * adding the reason to {@code errors}.
+     */
+    FieldValue prepare(Object raw, List<FieldError> errors) {
+        if (raw == null && !spec.missingAllowed()) {
+            errors.add(error("missing_field", "is required", NO_VALUE));
+            return null;
+        }
+        FieldError typeError = raw == null ? null : checkType(raw);
+        if (typeError != null) {
+            errors.add(typeError);
+            return null;
+        }
+        try {
+            return field.prepare(coerce(raw));
+        } catch (ValueCheckException e) {
+            errors.add(spec.isContinuous() ? outOfRange(raw) : unknownCategory(raw));
+        } catch (TypeCheckException e) {
+            errors.add(error("invalid_type", "must be " + expected(), raw));
+        } catch (EvaluationException e) {
+            errors.add(error("invalid_value", "is invalid (" + e.getMessage() + ")", raw));
+        }
+        return null;
+    }
+
+    private FieldError checkType(Object raw) {
+        if (spec.isNumeric()) {
+            if (!(raw instanceof Number)) {
+                return error("invalid_type", "must be " + expected(), raw);
+            }
+            double value = ((Number) raw).doubleValue();
+            if (Double.isNaN(value) || Double.isInfinite(value)) {
+                return error("invalid_value", "must be a finite number", raw);
+            }
+            if ("integer".equals(spec.dataType()) && value != Math.rint(value)) {
+                return error("invalid_type", "must be an integer", raw);
+            }
+            return null;
+        }
+        if ("string".equals(spec.dataType()) && !(raw instanceof String)) {
+            return error("invalid_type", "must be a string", raw);
+        }
+        if ("boolean".equals(spec.dataType()) && !(raw instanceof Boolean)) {
+            return error("invalid_type", "must be true or false", raw);
+        }
+        return null;
+    }
+
+    private Object coerce(Object raw) {
+        if (raw instanceof Number && "integer".equals(spec.dataType())) {
+            return ((Number) raw).longValue();
+        }
+        return raw;
+    }
+
+    private FieldError outOfRange(Object raw) {
+        String ranges = spec.intervals().stream().map(Object::toString).collect(Collectors.joining(" or "));
+        return error("out_of_range", "must be within " + ranges, raw);
+    }
+
+    private FieldError unknownCategory(Object raw) {
+        List<Object> categories = spec.categories();
+        String listed = categories.stream().limit(MAX_LISTED_CATEGORIES).map(InputPreparer::show)
+                .collect(Collectors.joining(", "));
+        if (categories.size() > MAX_LISTED_CATEGORIES) {
+            listed += ", ... (" + categories.size() + " in all)";
+        }
+        return error("invalid_value", "must be one of " + listed, raw);
+    }
+
+    private String expected() {
+        return "integer".equals(spec.dataType()) ? "an integer" : spec.isNumeric() ? "a number" : "a " + spec.dataType();
+    }
+
+    /** Builds "Field 'age' must be a number; got 'forty'." from its parts. */
+    private FieldError error(String code, String rule, Object raw) {
+        String got = raw == NO_VALUE ? "no value" : show(raw);
+        return new FieldError(spec.name(), code, "Field '" + spec.name() + "' " + rule + "; got " + got + ".");
+    }
+
+    static String show(Object value) {
+        if (value instanceof String) {
+            return "'" + value + "'";
+        }
+        return String.valueOf(value);
+    }
+}

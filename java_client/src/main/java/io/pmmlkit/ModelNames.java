@@ -1,0 +1,26 @@
+package io.pmmlkit;
+
+import java.util.regex.Pattern;
+
+/**
+ * The naming rule of the store, shared with the Python side: a model name or alias is 1 to 64
+ * characters of letters, digits, dot, underscore and dash, starting with a letter or digit. A name
+ * that could escape the store ({@code ..}, {@code /}, an absolute path) never matches.
+ */
+public final class ModelNames {
+    /** {@code ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$}, the same pattern as scoring/store.py. */
+    public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
+
+    private ModelNames() {
+    }
+
+    /** Returns {@code name} when valid; throws {@code invalid_name} naming the rule otherwise. */
+    public static String check(String kind, String name) {
+        if (name == null || !NAME.matcher(name).matches() || name.contains("..")) {
+            throw new ScoringException("invalid_name", kind, "The " + kind + " must match " + NAME.pattern()
+                    + " (letters, digits, '.', '_', '-'; at most 64) and not contain '..'; got "
+                    + InputPreparer.show(name) + ".");
+        }
+        return name;
+    }
+}

@@ -1,0 +1,165 @@
+package io.pmmlkit;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.jpmml.evaluator.EvaluationException;
+import org.jpmml.evaluator.Evaluator;
+import org.jpmml.evaluator.EvaluatorUtil;
+import org.jpmml.evaluator.FieldValue;
+import org.jpmml.evaluator.InputField;
+import org.jpmml.evaluator.OutputField;
+import org.jpmml.evaluator.TargetField;
+
+/**
+ * A PMML model, loaded once, verified, and ready to score from many threads. Thread-safe.
+ *
+ * <pre>{@code
+ * Scorer scorer = Scorer.load(Path.of("pmml_models/churn/3/model.pmml"));
+ * ScoreResult result = scorer.score(Map.of("age", 42, "plan", "gold"));
+ * System.out.println(result.get("probability(yes)"));
+ * }</pre>
+ *
+ * <p>Loading runs the PMML's embedded verification rows and refuses a model that fails them.
+ * Input problems are reported per field, all at once, with stable codes ({@code missing_field},
+ * {@code invalid_type}, {@code invalid_value}, {@code out_of_range}, {@code evaluation_failed}).
+ */
+public final class Scorer {
+    private final String source;
+    private final Evaluator evaluator;
+    private final List<InputPreparer> preparers;
+    private final List<FieldSpec> inputs;
+    private final List<FieldSpec> results;
+
+    private Scorer(String source, Evaluator evaluator) {
+        this.source = source;
+        this.evaluator = evaluator;
+        List<InputPreparer> preparers = new ArrayList<>();
+        for (InputField field : evaluator.getInputFields()) {
+            preparers.add(new InputPreparer(field));
+        }
+        this.preparers = List.copyOf(preparers);
+        this.inputs = preparers.stream().map(InputPreparer::spec).collect(java.util.stream.Collectors.toUnmodifiableList());
+        List<FieldSpec> results = new ArrayList<>();
+        for (TargetField field : evaluator.getTargetFields()) {
+            results.add(FieldSpec.of(field));
+        }
+        for (OutputField field : evaluator.getOutputFields()) {
+            results.add(FieldSpec.of(field));
+        }
+        this.results = List.copyOf(results);
+    }
+
+    /** Loads and verifies a PMML file, plain or gzip-compressed (detected from its content). */
+    public static Scorer load(Path path) {
+        return load(ModelLoader.read(path), path.toString());
+    }
+
+    /** Loads and verifies PMML bytes, plain or gzip; {@code source} names the model in messages. */
+    public static Scorer load(byte[] pmml, String source) {
+        return new Scorer(source, ModelLoader.load(pmml, source));
+    }
+
+    /** The name this scorer was loaded under: a path, or the source given to {@link #load(byte[], String)}. */
+    public String source() {
+        return source;
+    }
+
+    /** PMML mining function: {@code classification}, {@code regression}, {@code clustering}, ... */
+    public String miningFunction() {
+        return evaluator.getMiningFunction().value();
+    }
+
+    /** The input schema: every field a record may carry, in the model's order. */
+    public List<FieldSpec> inputFields() {
+        return inputs;
+    }
+
+    /** The result schema: target fields then output fields, named as in the PMML. */
+    public List<FieldSpec> resultFields() {
+        return results;
+    }
+
+    /**
+     * Scores one record (field name to value; absent or null means missing).
+     *
+     * @throws InvalidInputException naming every problem of the record
+     */
+    public ScoreResult score(Map<String, ?> record) {
+        ScoreResult result = scoreOne(record);
+        result.valuesOrThrow();
+        return result;
+    }
+
+    /** Scores many records; a bad record gets a failed result in its slot and the others still score. */
+    public List<ScoreResult> scoreAll(List<? extends Map<String, ?>> records) {
+        List<ScoreResult> out = new ArrayList<>(records.size());
+        for (Map<String, ?> record : records) {
+            out.add(scoreOne(record));
+        }
+        return out;
+    }
+
+    /**
+     * Scores a batch given as columns, the entry point of the Python bridge: one call for the whole
+     * batch. Each column is a {@code double[]} ({@code NaN} is missing), {@code long[]},
+     * {@code String[]} or {@code Object[]} ({@code null} or {@code NaN} is missing), all of one length.
+     * Columns the model does not use are ignored; a model field without a column is missing.
+     */
+    public ColumnBatch scoreColumns(String[] names, Object[] columns) {
+        InputColumns input = InputColumns.of(names, columns);
+        ResultColumns output = new ResultColumns(results, input.rows());
+        for (int row = 0; row < input.rows(); row++) {
+            ScoreResult result = evaluate(prepare(input.row(row)));
+            output.set(row, result);
+        }
+        return output.build();
+    }
+
+    private ScoreResult scoreOne(Map<String, ?> record) {
+        if (record == null) {
+            return ScoreResult.failed(List.of(new FieldError(null, "invalid_record", "A record must be an object of field values; got null.")));
+        }
+        return evaluate(prepare(record));
+    }
+
+    private Prepared prepare(Map<String, ?> record) {
+        List<FieldError> errors = new ArrayList<>();
+        Map<String, FieldValue> arguments = new HashMap<>();
+        for (InputPreparer preparer : preparers) {
+            String name = preparer.spec().name();
+            arguments.put(name, preparer.prepare(record.get(name), errors));
+        }
+        return new Prepared(arguments, errors);
+    }
+
+    private ScoreResult evaluate(Prepared prepared) {
+        if (!prepared.errors.isEmpty()) {
+            return ScoreResult.failed(prepared.errors);
+        }
+        try {
+            Map<String, ?> raw = evaluator.evaluate(prepared.arguments);
+            Map<String, Object> values = new LinkedHashMap<>();
+            for (FieldSpec field : results) {
+                values.put(field.name(), EvaluatorUtil.decode(raw.get(field.name())));
+            }
+            return ScoreResult.ok(values);
+        } catch (EvaluationException | IllegalArgumentException | ArithmeticException e) {
+            String message = "Model '" + source + "' cannot score this record: " + ModelLoader.describe(e);
+            return ScoreResult.failed(List.of(new FieldError(null, "evaluation_failed", message)));
+        }
+    }
+
+    private static final class Prepared {
+        final Map<String, FieldValue> arguments;
+        final List<FieldError> errors;
+
+        Prepared(Map<String, FieldValue> arguments, List<FieldError> errors) {
+            this.arguments = arguments;
+            this.errors = errors;
+        }
+    }
+}

@@ -1,0 +1,331 @@
+"""The bridge to the engine: the one Python module that talks to the JVM.
+
+It starts an in-process JVM with JPype (jars from the package, or ``Settings.jars``), loads models
+through the Java ``io.pmmlkit.Scorer`` and scores data frames, lists of records and column dicts
+through ``Scorer.scoreColumns``: one JNI call per batch with one primitive array per column, not
+one call per value. Java exceptions become :mod:`pmmlkit.scoring.errors` exceptions here and
+nowhere else. Models are thread-safe; JPype attaches calling threads to the JVM on their own.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import jpype
+import numpy as np
+
+from . import errors
+from .errors import EngineError, FieldError, InvalidInputError
+from .settings import Settings
+from .store import ModelStore
+
+PACKAGED_JARS = Path(__file__).with_name("jars")
+_start_lock = threading.Lock()
+_log = logging.getLogger(__name__)
+
+
+def jar_paths(settings: Settings) -> list[str]:
+    directory = settings.jars or PACKAGED_JARS
+    jars = sorted(str(p) for p in Path(directory).glob("*.jar"))
+    if not any("pmmlkit-java-client" in Path(j).name for j in jars):
+        raise EngineError(
+            f"No pmmlkit-java-client jar in '{directory}'. Build it with `make jars` "
+            "(gradle pythonJars), or point PMMLKIT_JARS at a directory that has it."
+        )
+    return jars
+
+
+def start_jvm(settings: Settings) -> None:
+    """Starts the in-process JVM once per process; later calls return at once."""
+    with _start_lock:
+        if jpype.isJVMStarted():
+            return
+        classpath = jar_paths(settings)
+        try:
+            jpype.startJVM(
+                f"-Xmx{settings.jvm_heap}",
+                "-Djava.awt.headless=true",
+                classpath=classpath,
+                convertStrings=False,
+            )
+        except (OSError, RuntimeError) as error:
+            raise EngineError(
+                f"Cannot start the JVM (is a Java 11+ runtime installed?): {error}"
+            ) from None
+
+
+@cache
+def _java():
+    return {
+        "Scorer": jpype.JClass("io.pmmlkit.Scorer"),
+        "ScoringException": jpype.JClass("io.pmmlkit.ScoringException"),
+        "InvalidInputException": jpype.JClass("io.pmmlkit.InvalidInputException"),
+    }
+
+
+def _translate(error: Exception) -> errors.PmmlkitError:
+    """A Java exception as the project's Python exception, without Java class names."""
+    java = _java()
+    if isinstance(error, java["InvalidInputException"]):
+        return InvalidInputError(
+            [_field_error(e.field(), e.code(), e.message()) for e in error.errors()]
+        )
+    if isinstance(error, java["ScoringException"]):
+        field = None if error.field() is None else str(error.field())
+        return errors.from_code(str(error.code()), str(error.getMessage()), field)
+    _log.error("unexpected engine failure: %s", error.stacktrace())
+    return EngineError("The engine failed unexpectedly; the server log has the details.")
+
+
+def _field_error(field, code, message) -> FieldError:
+    return FieldError(None if field is None else str(field), str(code), str(message))
+
+
+@dataclass(frozen=True)
+class Field:
+    """One input or result field of a model, as the Java ``FieldSpec`` describes it."""
+
+    name: str
+    data_type: str
+    op_type: str
+    categories: tuple = ()
+    intervals: tuple = ()
+    missing_allowed: bool = True
+
+    @property
+    def is_numeric(self) -> bool:
+        return self.data_type in ("double", "float", "integer")
+
+    @classmethod
+    def from_java(cls, spec) -> Field:
+        intervals = tuple(
+            (_number(i.left()), _number(i.right()), bool(i.leftClosed()), bool(i.rightClosed()))
+            for i in spec.intervals()
+        )
+        return cls(
+            name=str(spec.name()),
+            data_type=str(spec.dataType()),
+            op_type=str(spec.opType()),
+            categories=tuple(_python(c) for c in spec.categories()),
+            intervals=intervals,
+            missing_allowed=bool(spec.missingAllowed()),
+        )
+
+
+def _number(value) -> float | None:
+    return None if value is None else float(value)
+
+
+def _python(value):
+    """A Java boxed value as the Python value (String to str, Long to int, Double to float)."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    for java_type, convert in (
+        ("java.lang.String", str),
+        ("java.lang.Boolean", bool),
+        ("java.lang.Double", float),
+        ("java.lang.Float", float),
+    ):
+        if value.getClass().getName() == java_type:
+            return convert(value)
+    return int(value)
+
+
+@dataclass
+class BatchResult:
+    """Scores of a batch: one sequence per result field, and the problems of the rows that failed
+    (their result cells are NaN or None)."""
+
+    n_rows: int
+    columns: dict[str, Sequence]
+    errors: list[tuple[int, FieldError]] = field(default_factory=list)
+
+    def errors_by_row(self) -> dict[int, list[FieldError]]:
+        by_row: dict[int, list[FieldError]] = {}
+        for row, error in self.errors:
+            by_row.setdefault(row, []).append(error)
+        return by_row
+
+    def records(self) -> list[dict | None]:
+        """One dict of result values per row; None for a row that failed."""
+        failed = self.errors_by_row()
+        names = list(self.columns)
+        return [
+            None if row in failed else {n: _cell(self.columns[n][row]) for n in names}
+            for row in range(self.n_rows)
+        ]
+
+
+def _cell(value):
+    if isinstance(value, np.floating):
+        return None if np.isnan(value) else float(value)
+    return value
+
+
+class Model:
+    """A verified PMML model in the in-process JVM. Thread-safe.
+
+    >>> model = Model.load_file("tests/golden/forest/model.pmml", Settings())  # doctest: +SKIP
+    >>> model.score({"x1": 0.5, "x2": 1.0})                                      # doctest: +SKIP
+    {'y': 1, 'probability(0)': 0.2, 'probability(1)': 0.8}
+    """
+
+    def __init__(self, scorer, source: str):
+        self._scorer = scorer
+        self.source = source
+        self.inputs = tuple(Field.from_java(s) for s in scorer.inputFields())
+        self.outputs = tuple(Field.from_java(s) for s in scorer.resultFields())
+        self.mining_function = str(scorer.miningFunction())
+
+    @classmethod
+    def load_bytes(cls, pmml: bytes, source: str, settings: Settings) -> Model:
+        """Loads and verifies PMML bytes (plain or gzip); ``source`` names the model in messages."""
+        start_jvm(settings)
+        try:
+            scorer = _java()["Scorer"].load(jpype.JArray(jpype.JByte)(pmml), source)
+        except jpype.JException as error:
+            raise _translate(error) from None
+        return cls(scorer, source)
+
+    @classmethod
+    def load_file(cls, path: str | Path, settings: Settings) -> Model:
+        try:
+            data = Path(path).read_bytes()
+        except OSError as error:
+            raise errors.ModelNotFoundError(
+                f"Model file '{path}' cannot be read: {error.strerror}."
+            ) from None
+        return cls.load_bytes(data, str(path), settings)
+
+    @classmethod
+    def load_from_store(
+        cls, store: ModelStore, name: str, ref: str | int | None, settings: Settings
+    ) -> Model:
+        """Loads a stored version (checksum checked by the store), by number, alias, or default."""
+        version = store.resolve(name, ref)
+        return cls.load_bytes(store.read_pmml(name, version), f"{name} v{version}", settings)
+
+    def score(self, record: Mapping) -> dict:
+        """Scores one record; raises InvalidInputError naming every problem of it."""
+        if not isinstance(record, Mapping):
+            raise InvalidInputError([_not_a_record(record)])
+        result = self.score_batch([record])
+        if result.errors:
+            raise InvalidInputError([e for _, e in result.errors])
+        return result.records()[0]
+
+    def score_batch(self, data) -> BatchResult:
+        """Scores a pandas DataFrame, a list of records (dicts) or a dict of columns."""
+        columns, n_rows, bad_rows = _columns_of(data, [f.name for f in self.inputs])
+        names = [f.name for f in self.inputs if f.name in columns]
+        java_columns = [_java_column(f, columns[f.name]) for f in self.inputs if f.name in columns]
+        try:
+            batch = self._scorer.scoreColumns(
+                jpype.JArray(jpype.JString)(names), jpype.JArray(jpype.JObject)(java_columns)
+            )
+        except jpype.JException as error:
+            raise _translate(error) from None
+        return _batch_result(batch, self.outputs, n_rows, bad_rows)
+
+
+def _not_a_record(value) -> FieldError:
+    return FieldError(
+        None,
+        "invalid_record",
+        f"A record must be an object of field values; got {type(value).__name__}.",
+    )
+
+
+def _columns_of(data, names: list[str]) -> tuple[dict, int, dict[int, FieldError]]:
+    """Columns of the model's input fields, the row count, and the rows that are not records."""
+    if hasattr(data, "columns") and hasattr(data, "to_numpy"):  # a pandas DataFrame
+        return {n: data[n].to_numpy() for n in names if n in data.columns}, len(data), {}
+    if isinstance(data, Mapping):
+        lengths = {len(v) for v in data.values()}
+        if len(lengths) > 1:
+            raise InvalidInputError(
+                [
+                    FieldError(
+                        None,
+                        "invalid_batch",
+                        f"Columns must have one length; got {sorted(lengths)}.",
+                    )
+                ]
+            )
+        return {n: data[n] for n in names if n in data}, lengths.pop() if lengths else 0, {}
+    bad = {i: _not_a_record(r) for i, r in enumerate(data) if not isinstance(r, Mapping)}
+    records = [{} if i in bad else r for i, r in enumerate(data)]
+    return {n: [r.get(n) for r in records] for n in names}, len(records), bad
+
+
+def _java_column(spec: Field, values):
+    if spec.is_numeric:
+        floats = _as_floats(values)
+        if floats is not None:
+            return jpype.JArray(jpype.JDouble)(floats)
+    elif spec.data_type == "string":
+        strings = _as_strings(values)
+        if strings is not None:
+            return jpype.JArray(jpype.JString)(strings)
+    return jpype.JArray(jpype.JObject)([_plain(v) for v in values])
+
+
+def _as_floats(values) -> np.ndarray | None:
+    """A float64 array (NaN for missing) when every value is a number or missing, else None."""
+    if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
+        return values.astype(np.float64, copy=False)
+    if all(v is None or _is_number(v) for v in values):
+        return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    return None
+
+
+def _is_number(value) -> bool:
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
+    )
+
+
+def _as_strings(values) -> list | None:
+    plain = [None if _is_missing(v) else v for v in values]
+    return plain if all(v is None or isinstance(v, str) for v in plain) else None
+
+
+def _is_missing(value) -> bool:
+    return (
+        value is None
+        or (isinstance(value, float) and value != value)
+        or type(value).__name__ in ("NAType", "NaTType")
+    )
+
+
+def _plain(value):
+    if _is_missing(value):
+        return None
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _batch_result(
+    batch, outputs: tuple[Field, ...], n_rows: int, bad_rows: dict[int, FieldError]
+) -> BatchResult:
+    columns = {f.name: _python_column(f, batch.column(i)) for i, f in enumerate(outputs)}
+    rows = [int(r) for r in batch.errorRows()]
+    found = [
+        _field_error(*e)
+        for e in zip(batch.errorFields(), batch.errorCodes(), batch.errorMessages(), strict=True)
+    ]
+    failures = [(r, e) for r, e in zip(rows, found, strict=True) if r not in bad_rows]
+    failures += list(bad_rows.items())
+    return BatchResult(n_rows, columns, sorted(failures, key=lambda item: item[0]))
+
+
+def _python_column(spec: Field, column) -> Sequence:
+    if spec.data_type == "integer":
+        return [None if np.isnan(v) else int(v) for v in np.asarray(column)]
+    if spec.is_numeric:
+        return np.array(column, dtype=np.float64)
+    return [None if v is None else str(v) for v in column]

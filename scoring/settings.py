@@ -1,0 +1,109 @@
+"""Settings: the one table that yields CLI flags, ``PMMLKIT_*`` environment variables and the
+README's configuration table, the way waitress's ``adjustments.py`` drives its keywords and flags.
+
+This is the only module that reads the environment. Unknown ``PMMLKIT_*`` variables and invalid
+values stop start-up with a message naming them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+from .errors import ConfigurationError
+
+ENV_PREFIX = "PMMLKIT_"
+_HEAP = re.compile(r"^[1-9][0-9]*[kKmMgG]$")
+
+
+def _heap(value: str) -> str:
+    if not _HEAP.match(value):
+        raise ValueError(f"must be a JVM heap size such as 512m or 2g; got {value!r}")
+    return value
+
+
+def _path(value: str | Path) -> Path:
+    return Path(value).expanduser()
+
+
+def _optional_path(value: str | Path | None) -> Path | None:
+    return None if value in (None, "") else _path(value)
+
+
+def _meta(parse, help: str, metavar: str) -> dict:
+    return {"parse": parse, "help": help, "metavar": metavar}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of pmmlkit; build one with keywords in tests, or :meth:`from_sources`."""
+
+    store: Path = field(
+        default=Path("pmml_models"), metadata=_meta(_path, "Model store directory.", "DIR")
+    )
+    jvm_heap: str = field(
+        default="1g", metadata=_meta(_heap, "Maximum heap of the in-process JVM (-Xmx).", "SIZE")
+    )
+    jars: Path | None = field(
+        default=None,
+        metadata=_meta(
+            _optional_path,
+            "Directory of the java_client jars; default: the jars inside the package.",
+            "DIR",
+        ),
+    )
+
+    def __post_init__(self):
+        for f in fields(self):
+            value = getattr(self, f.name)
+            try:
+                object.__setattr__(self, f.name, f.metadata["parse"](value))
+            except (TypeError, ValueError) as error:
+                raise ConfigurationError(f"Setting '{f.name}' {error}.", field=f.name) from None
+
+    @classmethod
+    def from_sources(cls, args: argparse.Namespace | None = None, environ=None) -> Settings:
+        """Defaults, overridden by ``PMMLKIT_*`` variables, overridden by command-line flags."""
+        settings = cls(**_from_environ(os.environ if environ is None else environ))
+        given = {
+            f.name: getattr(args, f.name)
+            for f in fields(cls)
+            if getattr(args, f.name, None) is not None
+        }
+        return replace(settings, **given) if given else settings
+
+
+def _from_environ(environ) -> dict:
+    names = {ENV_PREFIX + f.name.upper(): f.name for f in fields(Settings)}
+    unknown = sorted(k for k in environ if k.startswith(ENV_PREFIX) and k not in names)
+    if unknown:
+        raise ConfigurationError(
+            f"Unknown environment variable(s) {', '.join(unknown)}; known: {', '.join(sorted(names))}."
+        )
+    return {name: environ[var] for var, name in names.items() if var in environ}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Adds one ``--flag`` per setting (default None, so unset flags leave the environment's value)."""
+    for f in fields(Settings):
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            metavar=f.metadata["metavar"],
+            help=f.metadata["help"],
+        )
+
+
+def markdown_table() -> str:
+    """The README's configuration table."""
+    rows = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
+    for f in fields(Settings):
+        default = "" if f.default is None else f"`{f.default}`"
+        flag = "--" + f.name.replace("_", "-")
+        rows.append(
+            f"| `{flag}` | `{ENV_PREFIX}{f.name.upper()}` | {default} | {f.metadata['help']} |"
+        )
+    return "\n".join(rows)
