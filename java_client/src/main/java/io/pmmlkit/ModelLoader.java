@@ -47,7 +47,8 @@ final class ModelLoader {
 
     private static Evaluator build(byte[] bytes, String source) {
         try (InputStream in = open(bytes)) {
-            return new LoadingModelEvaluatorBuilder().load(in).build();
+            // A handler that refuses the document without printing (JAXB's default prints to stderr).
+            return new LoadingModelEvaluatorBuilder().setValidationEventHandler(event -> false).load(in).build();
         } catch (UnsupportedMarkupException e) {
             throw new ModelLoadException("unsupported_pmml", "Model '" + source
                     + "' uses PMML the engine does not support: " + describe(e), e);

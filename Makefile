@@ -1,0 +1,60 @@
+# Two commands set everything up on a fresh Debian machine with Python 3.11 and a JDK:
+#   make serve   scores the demo models (installs what it needs first)
+#   make test    runs every test, Python and Java (installs what it needs first)
+# Each creates the virtual environment, installs Gradle from Debian when missing, builds the
+# java_client jar into the Python package and installs the package with its [test] extra.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+GRADLE := gradle --quiet --console=plain
+JARS   := scoring/jars/.built
+JAVA_SOURCES := build.gradle settings.gradle $(shell find java_client/src/main -type f 2>/dev/null)
+PY_DIRS := pmmlkit scoring converter tests bench
+
+.PHONY: setup serve test test-java test-python lint jars gradle golden clean
+
+setup: $(BIN)/.installed $(JARS)
+
+serve: setup
+	$(BIN)/pmmlkit models list
+	@for name in $$($(BIN)/pmmlkit models list | cut -f1); do \
+	  echo "== $$name: first rows of pmml_models/samples/$$name.csv scored"; \
+	  $(BIN)/pmmlkit score $$name --input pmml_models/samples/$$name.csv | head -n 6 || exit 1; \
+	done
+
+test: setup lint test-java test-python
+
+lint: $(BIN)/.installed
+	$(BIN)/ruff check $(PY_DIRS)
+	$(BIN)/ruff format --check $(PY_DIRS)
+
+test-java: gradle
+	$(GRADLE) test
+
+test-python: setup
+	$(BIN)/pytest -q
+
+jars: $(JARS)
+
+$(JARS): $(JAVA_SOURCES) | gradle
+	$(GRADLE) pythonJars
+	touch $@
+
+gradle:
+	@command -v gradle >/dev/null || { echo "Installing Gradle from Debian's packages"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gradle; }
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+# Regenerates tests/golden/ (seeded); needs the [convert] extra, which `make setup` installs.
+golden: setup
+	$(BIN)/python tests/golden/make_golden.py
+
+clean:
+	rm -rf $(VENV) build .gradle scoring/jars *.egg-info
