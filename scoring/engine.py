@@ -304,9 +304,17 @@ def _is_missing(value) -> bool:
 
 
 def _plain(value):
+    """A scalar as JPype converts it; a container as an empty Java one, which the engine refuses
+    with "got a list" or "got an object" (its content does not matter once it is refused)."""
     if _is_missing(value):
         return None
-    return value.item() if isinstance(value, np.generic) else value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Mapping):
+        return jpype.JClass("java.util.HashMap")()
+    if isinstance(value, (list, tuple, set, np.ndarray)):
+        return jpype.JClass("java.util.ArrayList")()
+    return value if isinstance(value, (bool, int, float, str)) else str(value)
 
 
 def _batch_result(

@@ -1,6 +1,7 @@
 package io.pmmlkit;
 
 import java.util.List;
+import java.util.Map;
 import java.util.stream.Collectors;
 import org.jpmml.evaluator.EvaluationException;
 import org.jpmml.evaluator.FieldValue;
@@ -109,9 +110,16 @@ final class InputPreparer {
         return new FieldError(spec.name(), code, "Field '" + spec.name() + "' " + rule + "; got " + got + ".");
     }
 
+    /** A value as a message shows it: quoted text, plain numbers, JSON's names for containers. */
     static String show(Object value) {
         if (value instanceof String) {
             return "'" + value + "'";
+        }
+        if (value instanceof java.util.Collection || (value != null && value.getClass().isArray())) {
+            return "a list";
+        }
+        if (value instanceof Map) {
+            return "an object";
         }
         return String.valueOf(value);
     }

@@ -1,0 +1,103 @@
+"""Write a fitted ``PMMLPipeline`` to a PMML file with sklearn2pmml, without phoning home.
+
+sklearn2pmml pickles the pipeline and runs ``java com.sklearn2pmml.Main`` on it. In
+sklearn2pmml 0.133.1 that JVM reports every failed conversion to its vendor: ``Main.main``
+catches the exception (any ``Exception`` except ``FileNotFoundException``), builds an
+``org.jpmml.telemetry.Incident`` holding the full exception and stack trace plus the
+execution environment (Java vendor and version, Python version and the versions of about
+25 Python packages, which the Python side passes in the ``SKLEARN2PMML_ENVIRONMENT``
+variable) and POSTs it as JSON to ``https://telemetry.jpmml.org/v1/incidents`` through
+``org.jpmml.telemetry.TelemetryClient`` (``telemetry-client-1.0.3.jar``), which uses
+``java.net.http.HttpClient.newHttpClient()``. Successful conversions send nothing.
+
+There is no switch to turn this off: the report is unconditional in the bytecode, and
+neither the Python package nor ``Main`` reads any option, environment variable or system
+property that disables it (the only variable read is ``SKLEARN2PMML_ENVIRONMENT``, which
+the Python side always overwrites).
+
+What this module blocks, and how: unless ``allow_phone_home=True``, the JVM is started with
+the options in ``NO_PHONE_HOME_JAVA_OPTS`` (sklearn2pmml's ``java_opts`` parameter):
+
+* ``http.proxyHost``/``https.proxyHost`` = 127.0.0.1 with ``http.proxyPort``/
+  ``https.proxyPort`` = 9 (the old "discard" port, which nothing listens on nowadays).
+  ``HttpClient.newHttpClient()`` uses the default ``ProxySelector``, which honours these
+  properties, so the report goes to a proxy that refuses the connection; the JVM swallows
+  the ``IOException`` and exits with -1 as it would anyway. Nothing reaches the vendor.
+* ``socksProxyHost``/``socksProxyPort`` = the same address, so plain ``java.net.Socket``
+  connections (which ignore the HTTP proxy properties) are refused as well.
+* ``java.net.useSystemProxies=false``, so operating-system proxy settings cannot replace
+  the dead proxy.
+
+Checked with Java 17: pointed at a listening socket instead, the JVM sends it
+``CONNECT telemetry.jpmml.org:443``; with port 9, strace of a failed conversion shows
+no outbound ``connect`` other than to 127.0.0.1:9, refused (the proxy is given the host
+name, so there is no DNS lookup either). Not covered: this is not a network-level block
+(use a firewall or sandbox for that); code that reset these properties at run time would
+escape it (sklearn2pmml 0.133.1 has none); and if something did accept connections on
+127.0.0.1:9 the report would be sent to it, and a failed conversion could hang waiting for
+its answer. The conversion itself needs no network at all.
+
+A failed conversion raises :class:`ConversionError` carrying the tail of the converter's
+output, which sklearn2pmml prints to stdout instead of putting it in its ``RuntimeError``.
+"""
+
+import contextlib
+import io
+import logging
+
+from sklearn2pmml import sklearn2pmml
+
+__all__ = ["NO_PHONE_HOME_JAVA_OPTS", "ConversionError", "export_pmml"]
+
+_log = logging.getLogger(__name__)
+
+DEAD_PROXY_HOST = "127.0.0.1"
+DEAD_PROXY_PORT = 9
+NO_PHONE_HOME_JAVA_OPTS = (
+    f"-Dhttp.proxyHost={DEAD_PROXY_HOST}",
+    f"-Dhttp.proxyPort={DEAD_PROXY_PORT}",
+    f"-Dhttps.proxyHost={DEAD_PROXY_HOST}",
+    f"-Dhttps.proxyPort={DEAD_PROXY_PORT}",
+    f"-DsocksProxyHost={DEAD_PROXY_HOST}",
+    f"-DsocksProxyPort={DEAD_PROXY_PORT}",
+    "-Djava.net.useSystemProxies=false",
+)
+VERIFICATION_PRECISION = 1e-13
+VERIFICATION_ZERO_THRESHOLD = 1e-13
+OUTPUT_TAIL_LINES = 20
+
+
+class ConversionError(Exception):
+    """sklearn2pmml could not convert the pipeline; the message ends with its output."""
+
+
+def export_pmml(pipeline, pmml_path, *, verification_frame=None, allow_phone_home=False) -> None:
+    """Convert the fitted ``PMMLPipeline`` to PMML at ``pmml_path``.
+
+    ``verification_frame`` rows are embedded, with scikit-learn's predictions for them, as
+    ModelVerification records (without it, an earlier ``pipeline.verify`` is kept).
+    """
+    if verification_frame is not None:
+        pipeline.verify(
+            verification_frame,
+            precision=VERIFICATION_PRECISION,
+            zeroThreshold=VERIFICATION_ZERO_THRESHOLD,
+        )
+    java_opts = None if allow_phone_home else list(NO_PHONE_HOME_JAVA_OPTS)
+    _run_converter(pipeline, str(pmml_path), java_opts)
+
+
+def _run_converter(pipeline, pmml_path, java_opts):
+    output = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(output):
+            sklearn2pmml(pipeline, pmml_path, java_opts=java_opts)
+    except RuntimeError as exc:
+        raise ConversionError(_failure_message(exc, output.getvalue())) from exc
+    _log.debug("sklearn2pmml output:\n%s", output.getvalue())
+
+
+def _failure_message(exc, output):
+    lines = output.rstrip().splitlines()[-OUTPUT_TAIL_LINES:]
+    tail = "\n".join(lines) if lines else "(no output)"
+    return f"{exc}\nLast {len(lines)} lines of converter output:\n{tail}"

@@ -1,0 +1,217 @@
+"""The JPype bridge: bad models and bad records get clear errors; nothing crashes; threads are safe."""
+
+from __future__ import annotations
+
+import gzip
+import math
+import re
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+
+from pmmlkit.scoring import errors
+from pmmlkit.scoring.engine import Model
+from pmmlkit.scoring.store import ModelStore
+
+from .golden_cases import GOLDEN, read_input
+
+LOGISTIC = GOLDEN / "logistic_mixed" / "model.pmml"
+GOOD = {"color": "red", "region": "west", "age": 40.0, "income": 50.0, "score": 0.5}
+
+
+def load_bytes(data: bytes, settings) -> Model:
+    return Model.load_bytes(data, "candidate", settings)
+
+
+def test_a_missing_file_is_model_not_found(settings, tmp_path):
+    with pytest.raises(errors.ModelNotFoundError, match="cannot be read"):
+        Model.load_file(tmp_path / "absent.pmml", settings)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"", "is empty"),
+        (b"this is not xml", "Content is not allowed in prolog"),
+        (LOGISTIC.read_bytes()[:3000], "must start and end within the same entity"),
+        (b"<html><body>hello</body></html>", "not valid PMML|not a readable PMML"),
+    ],
+    ids=["empty", "not-xml", "truncated", "not-pmml"],
+)
+def test_unreadable_documents_are_refused_as_invalid_pmml(settings, data, message):
+    with pytest.raises(errors.InvalidModelError, match=message) as caught:
+        load_bytes(data, settings)
+    assert caught.value.code == "invalid_pmml"
+    assert "candidate" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE PMML [<!ENTITY x SYSTEM "file:///etc/passwd">]>',
+        '<!DOCTYPE PMML [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>',
+    ],
+    ids=["external-entity", "nested-entities"],
+)
+def test_documents_with_a_doctype_are_refused(settings, doctype):
+    text = LOGISTIC.read_text().replace("?>", "?>" + doctype, 1)
+    with pytest.raises(errors.InvalidModelError, match="DOCTYPE is disallowed"):
+        load_bytes(text.encode(), settings)
+
+
+def test_a_model_failing_its_verification_rows_is_refused(settings):
+    text = LOGISTIC.read_text()
+    first_expected = re.search(r"<data:probability_yes>([^<]+)</data:probability_yes>", text)
+    tampered = text.replace(
+        first_expected.group(0), "<data:probability_yes>0.123</data:probability_yes>", 1
+    )
+    with pytest.raises(
+        errors.InvalidModelError, match="fails its embedded verification rows"
+    ) as caught:
+        load_bytes(tampered.encode(), settings)
+    assert caught.value.code == "verification_failed"
+
+
+def test_gzip_pmml_scores_like_the_plain_file(settings, golden_model):
+    compressed = load_bytes(gzip.compress(LOGISTIC.read_bytes()), settings)
+    assert compressed.score(GOOD) == golden_model("logistic_mixed").score(GOOD)
+
+
+def test_the_schema_describes_inputs_and_outputs(golden_model):
+    model = golden_model("logistic_mixed")
+    color = next(f for f in model.inputs if f.name == "color")
+    assert (color.data_type, color.op_type, color.missing_allowed) == (
+        "string",
+        "categorical",
+        True,
+    )
+    assert set(color.categories) >= {"red", "green", "blue"}
+    assert [f.name for f in model.outputs] == ["approved", "probability(no)", "probability(yes)"]
+    assert model.mining_function == "classification"
+
+
+def test_every_problem_of_a_record_is_reported_at_once(golden_model):
+    record = {"color": 5, "region": "mars", "age": "forty", "income": math.inf, "score": math.nan}
+    with pytest.raises(errors.InvalidInputError) as caught:
+        golden_model("logistic_mixed").score(record)
+    assert [(e.field, e.code) for e in caught.value.errors] == [
+        ("color", "invalid_type"),
+        ("region", "invalid_value"),
+        ("age", "invalid_type"),
+        ("income", "invalid_value"),
+    ]
+    messages = [e.message for e in caught.value.errors]
+    assert messages[0] == "Field 'color' must be a string; got 5."
+    assert (
+        messages[1]
+        == "Field 'region' must be one of 'east', 'missing', 'north', 'south', 'west'; got 'mars'."
+    )
+    assert messages[2] == "Field 'age' must be a number; got 'forty'."
+    assert messages[3] == "Field 'income' must be a finite number; got Infinity."
+    assert caught.value.to_dict()["error"]["code"] == "invalid_type"
+
+
+def test_booleans_are_not_numbers(golden_model):
+    with pytest.raises(errors.InvalidInputError, match=r"Field 'age' must be a number; got true\."):
+        golden_model("logistic_mixed").score({**GOOD, "age": True})
+
+
+def test_messages_never_carry_java_class_names(golden_model, settings):
+    with pytest.raises(errors.InvalidInputError) as caught:
+        golden_model("logistic_mixed").score({"color": [1], "region": {"a": 1}, "age": "x"})
+    assert [e.message for e in caught.value.errors][:2] == [
+        "Field 'color' must be a string; got a list.",
+        "Field 'region' must be a string; got an object.",
+    ]
+    with pytest.raises(errors.InvalidModelError) as refused:
+        load_bytes(b"<PMML/>", settings)
+    for text in (str(caught.value.to_dict()), refused.value.message):
+        assert not re.search(r"java\.|org\.jpmml|Exception|io\.pmmlkit", text), text
+
+
+def test_missing_values_follow_the_model_and_score(golden_model):
+    result = golden_model("logistic_mixed").score({"color": None, "income": np.nan})
+    assert result["approved"] in ("yes", "no")
+    assert math.isclose(result["probability(no)"] + result["probability(yes)"], 1.0)
+
+
+def test_a_bad_record_in_a_batch_fails_alone(golden_model):
+    batch = [GOOD, {**GOOD, "color": "purple"}, ["not", "a", "record"], GOOD]
+    result = golden_model("logistic_mixed").score_batch(batch)
+    assert [(row, e.code) for row, e in result.errors] == [
+        (1, "invalid_value"),
+        (2, "invalid_record"),
+    ]
+    records = result.records()
+    assert records[1] is None and records[2] is None
+    assert records[0] == records[3] == golden_model("logistic_mixed").score(GOOD)
+
+
+def test_columns_of_unequal_length_are_refused(golden_model):
+    with pytest.raises(errors.InvalidInputError, match="Columns must have one length") as caught:
+        golden_model("forest").score_batch({"f1": [0.1, 0.2], "f2": [0.3]})
+    assert caught.value.code == "invalid_batch"
+
+
+def test_an_empty_batch_scores_nothing(golden_model):
+    result = golden_model("forest").score_batch([])
+    assert result.n_rows == 0 and result.errors == [] and result.records() == []
+
+
+def test_many_threads_score_one_model_with_the_same_results(golden_model):
+    model = golden_model("forest")
+    frame = read_input("forest", model)
+    expected = model.score_batch(frame).records()
+    chunks = [frame.iloc[i : i + 10] for i in range(0, len(frame), 10)] * 8
+
+    def score(chunk):
+        return chunk.index[0], model.score_batch(chunk).records()
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for start, records in pool.map(score, chunks):
+            assert records == expected[start : start + len(records)]
+
+
+def test_a_stored_model_loads_with_its_checksum_checked(settings, tmp_path):
+    store = ModelStore(tmp_path)
+    card = {
+        "created_by": "tests",
+        "description": "",
+        "algorithm": {"estimator": "sklearn.linear_model.LogisticRegression", "params": {}},
+        "input_schema": [],
+        "target": {"name": "approved", "kind": "classification"},
+        "library_versions": {},
+    }
+    store.publish("loans", LOGISTIC.read_bytes(), card)
+    model = Model.load_from_store(store, "loans", None, settings)
+    assert model.source == "loans v1"
+    store.pmml_path("loans", 1).write_bytes(LOGISTIC.read_bytes() + b" ")
+    with pytest.raises(errors.ChecksumMismatchError):
+        Model.load_from_store(store, "loans", None, settings)
+
+
+def test_a_strict_domain_refuses_missing_and_out_of_range_values(golden_model):
+    model = golden_model("multiclass")
+    petal_width = next(f for f in model.inputs if f.name == "petal_width")
+    assert petal_width.missing_allowed is False
+    assert petal_width.intervals == ((0.1, 2.5, True, True),)
+    with pytest.raises(errors.InvalidInputError) as caught:
+        model.score({"sepal_length": 5.0, "sepal_width": None, "petal_width": 9.5})
+    assert [e.to_dict() for e in caught.value.errors] == [
+        {
+            "field": "sepal_width",
+            "code": "missing_field",
+            "message": "Field 'sepal_width' is required; got no value.",
+        },
+        {
+            "field": "petal_length",
+            "code": "missing_field",
+            "message": "Field 'petal_length' is required; got no value.",
+        },
+        {
+            "field": "petal_width",
+            "code": "out_of_range",
+            "message": "Field 'petal_width' must be within [0.1, 2.5]; got 9.5.",
+        },
+    ]
