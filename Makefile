@@ -13,15 +13,18 @@ JARS   := scoring/jars/.built
 JAVA_SOURCES := build.gradle settings.gradle $(shell find java_client/src/main -type f 2>/dev/null)
 PY_DIRS := pmmlkit scoring converter tests bench
 
-.PHONY: setup serve test test-java test-python lint jars gradle golden clean
+.PHONY: setup serve test test-java test-python lint jars gradle golden demo-models clean
 
 setup: $(BIN)/.installed $(JARS)
 
 serve: setup
 	$(BIN)/pmmlkit models list
+	@mkdir -p build/demo
 	@for name in $$($(BIN)/pmmlkit models list | cut -f1); do \
-	  echo "== $$name: first rows of pmml_models/samples/$$name.csv scored"; \
-	  $(BIN)/pmmlkit score $$name --input pmml_models/samples/$$name.csv | head -n 6 || exit 1; \
+	  [ -f tests/golden/$$name/input.csv ] || continue; \
+	  $(BIN)/pmmlkit score $$name --input tests/golden/$$name/input.csv --output build/demo/$$name.csv || exit 1; \
+	  echo "== $$name: $$(($$(wc -l < build/demo/$$name.csv) - 1)) rows scored into build/demo/$$name.csv"; \
+	  head -n 4 build/demo/$$name.csv; \
 	done
 
 test: setup lint test-java test-python
@@ -55,6 +58,10 @@ $(BIN)/.installed: pyproject.toml
 # Regenerates tests/golden/ (seeded); needs the [convert] extra, which `make setup` installs.
 golden: setup
 	$(BIN)/python tests/golden/make_golden.py
+
+# Publishes the golden cases into pmml_models/ as the demo models (a changed PMML: a new version).
+demo-models: setup
+	$(BIN)/python -m pmmlkit.converter.demo --store pmml_models
 
 clean:
 	rm -rf $(VENV) build .gradle scoring/jars *.egg-info

@@ -181,6 +181,8 @@ class Model:
         self.inputs = tuple(Field.from_java(s) for s in scorer.inputFields())
         self.outputs = tuple(Field.from_java(s) for s in scorer.resultFields())
         self.mining_function = str(scorer.miningFunction())
+        algorithm = scorer.algorithmName()
+        self.algorithm = None if algorithm is None else str(algorithm)
 
     @classmethod
     def load_bytes(cls, pmml: bytes, source: str, settings: Settings) -> Model:

@@ -232,3 +232,25 @@ def test_a_full_disk_gives_a_store_error_and_changes_nothing(store):
 def test_a_missing_store_directory_is_a_store_error(tmp_path):
     with pytest.raises(errors.StoreError, match="is not a directory"):
         ModelStore(tmp_path / "absent")
+
+
+def test_the_java_reader_reads_what_the_python_store_wrote(store, settings):
+    """The store is the contract between the languages: Java's ModelStore reads Python's writes."""
+    import jpype
+
+    from pmmlkit.scoring.engine import start_jvm
+
+    store.publish("churn", PMML, card())
+    store.publish("churn", PMML, card(), compress=True)
+    store.set_alias("churn", "production", 1)
+    start_jvm(settings)
+    java_store = jpype.JClass("io.pmmlkit.ModelStore").open(
+        jpype.JClass("java.nio.file.Path").of(str(store.root))
+    )
+    assert [str(n) for n in java_store.names()] == ["churn"]
+    assert [int(v) for v in java_store.versions("churn")] == [1, 2]
+    assert int(java_store.resolve("churn", None)) == 1
+    assert str(java_store.scorer("churn", 2).source()) == "churn v2"
+    store.pmml_path("churn", 2).write_bytes(gzip.compress(PMML + b" "))
+    with pytest.raises(jpype.JException, match="card says"):
+        java_store.scorer("churn", 2)

@@ -11,6 +11,7 @@ import org.jpmml.evaluator.Evaluator;
 import org.jpmml.evaluator.EvaluatorUtil;
 import org.jpmml.evaluator.FieldValue;
 import org.jpmml.evaluator.InputField;
+import org.jpmml.evaluator.ModelEvaluator;
 import org.jpmml.evaluator.OutputField;
 import org.jpmml.evaluator.TargetField;
 
@@ -71,6 +72,11 @@ public final class Scorer {
     /** PMML mining function: {@code classification}, {@code regression}, {@code clustering}, ... */
     public String miningFunction() {
         return evaluator.getMiningFunction().value();
+    }
+
+    /** The PMML model's {@code algorithmName} (sklearn2pmml writes the estimator class), or null. */
+    public String algorithmName() {
+        return evaluator instanceof ModelEvaluator ? ((ModelEvaluator<?>) evaluator).getModel().getAlgorithmName() : null;
     }
 
     /** The input schema: every field a record may carry, in the model's order. */
