@@ -61,10 +61,19 @@ def start_jvm(settings: Settings) -> None:
 
 @cache
 def _java():
+    """Java classes and array types, looked up once (a lookup costs microseconds per call)."""
     return {
         "Scorer": jpype.JClass("io.pmmlkit.Scorer"),
+        "CodedStrings": jpype.JClass("io.pmmlkit.CodedStrings"),
         "ScoringException": jpype.JClass("io.pmmlkit.ScoringException"),
         "InvalidInputException": jpype.JClass("io.pmmlkit.InvalidInputException"),
+        "HashMap": jpype.JClass("java.util.HashMap"),
+        "ArrayList": jpype.JClass("java.util.ArrayList"),
+        "byte[]": jpype.JArray(jpype.JByte),
+        "int[]": jpype.JArray(jpype.JInt),
+        "double[]": jpype.JArray(jpype.JDouble),
+        "String[]": jpype.JArray(jpype.JString),
+        "Object[]": jpype.JArray(jpype.JObject),
     }
 
 
@@ -189,7 +198,7 @@ class Model:
         """Loads and verifies PMML bytes (plain or gzip); ``source`` names the model in messages."""
         start_jvm(settings)
         try:
-            scorer = _java()["Scorer"].load(jpype.JArray(jpype.JByte)(pmml), source)
+            scorer = _java()["Scorer"].load(_java()["byte[]"](pmml), source)
         except jpype.JException as error:
             raise _translate(error) from None
         return cls(scorer, source)
@@ -224,11 +233,12 @@ class Model:
     def score_batch(self, data) -> BatchResult:
         """Scores a pandas DataFrame, a list of records (dicts) or a dict of columns."""
         columns, n_rows, bad_rows = _columns_of(data, [f.name for f in self.inputs])
+        java = _java()
         names = [f.name for f in self.inputs if f.name in columns]
         java_columns = [_java_column(f, columns[f.name]) for f in self.inputs if f.name in columns]
         try:
             batch = self._scorer.scoreColumns(
-                jpype.JArray(jpype.JString)(names), jpype.JArray(jpype.JObject)(java_columns)
+                java["String[]"](names), java["Object[]"](java_columns)
             )
         except jpype.JException as error:
             raise _translate(error) from None
@@ -245,8 +255,8 @@ def _not_a_record(value) -> FieldError:
 
 def _columns_of(data, names: list[str]) -> tuple[dict, int, dict[int, FieldError]]:
     """Columns of the model's input fields, the row count, and the rows that are not records."""
-    if hasattr(data, "columns") and hasattr(data, "to_numpy"):  # a pandas DataFrame
-        return {n: data[n].to_numpy() for n in names if n in data.columns}, len(data), {}
+    if hasattr(data, "columns") and hasattr(data, "to_numpy"):  # a pandas DataFrame: keep Series
+        return {n: data[n] for n in names if n in data.columns}, len(data), {}
     if isinstance(data, Mapping):
         lengths = {len(v) for v in data.values()}
         if len(lengths) > 1:
@@ -266,19 +276,47 @@ def _columns_of(data, names: list[str]) -> tuple[dict, int, dict[int, FieldError
 
 
 def _java_column(spec: Field, values):
+    """One input column as Java takes it: double[] for numbers, coded strings for text, else
+    Object[] (mixed or wrong types, which the engine reports row by row)."""
+    java = _java()
     if spec.is_numeric:
         floats = _as_floats(values)
         if floats is not None:
-            return jpype.JArray(jpype.JDouble)(floats)
+            return java["double[]"](floats)
     elif spec.data_type == "string":
-        strings = _as_strings(values)
-        if strings is not None:
-            return jpype.JArray(jpype.JString)(strings)
-    return jpype.JArray(jpype.JObject)([_plain(v) for v in values])
+        coded = _factorized(values) if hasattr(values, "factorize") else _coded(values)
+        if coded is not None:
+            codes = java["int[]"](np.asarray(coded[0], dtype=np.int32))
+            return java["CodedStrings"](codes, java["String[]"](coded[1]))
+    return java["Object[]"]([_plain(v) for v in values])
+
+
+def _coded(values) -> tuple[list[int], list[str]] | None:
+    """Dictionary-encodes text in one pass (code -1: missing), so that two arrays cross JNI
+    instead of one object per row; None when a value is neither text nor missing."""
+    index: dict[str, int] = {}
+    codes = []
+    for value in values:
+        if value.__class__ is str:
+            codes.append(index.setdefault(value, len(index)))
+        elif _is_missing(value):
+            codes.append(-1)
+        else:
+            return None
+    return codes, list(index)
+
+
+def _factorized(series) -> tuple[np.ndarray, list[str]] | None:
+    """A pandas Series dictionary-encoded by pandas itself (missing values get code -1)."""
+    codes, uniques = series.factorize()
+    dictionary = list(uniques)
+    return (codes, dictionary) if all(isinstance(v, str) for v in dictionary) else None
 
 
 def _as_floats(values) -> np.ndarray | None:
     """A float64 array (NaN for missing) when every value is a number or missing, else None."""
+    if hasattr(values, "to_numpy"):  # a pandas Series
+        values = values.to_numpy()
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
         return values.astype(np.float64, copy=False)
     if all(v is None or _is_number(v) for v in values):
@@ -290,11 +328,6 @@ def _is_number(value) -> bool:
     return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
         value, (bool, np.bool_)
     )
-
-
-def _as_strings(values) -> list | None:
-    plain = [None if _is_missing(v) else v for v in values]
-    return plain if all(v is None or isinstance(v, str) for v in plain) else None
 
 
 def _is_missing(value) -> bool:
@@ -313,9 +346,9 @@ def _plain(value):
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, Mapping):
-        return jpype.JClass("java.util.HashMap")()
+        return _java()["HashMap"]()
     if isinstance(value, (list, tuple, set, np.ndarray)):
-        return jpype.JClass("java.util.ArrayList")()
+        return _java()["ArrayList"]()
     return value if isinstance(value, (bool, int, float, str)) else str(value)
 
 
@@ -335,7 +368,12 @@ def _batch_result(
 
 def _python_column(spec: Field, column) -> Sequence:
     if spec.data_type == "integer":
-        return [None if np.isnan(v) else int(v) for v in np.asarray(column)]
+        values = np.asarray(column)
+        missing = np.isnan(values)
+        if not missing.any():
+            return values.astype(np.int64).tolist()
+        return [None if m else int(v) for v, m in zip(values, missing, strict=True)]
     if spec.is_numeric:
         return np.array(column, dtype=np.float64)
-    return [None if v is None else str(v) for v in column]
+    lookup = np.array([str(v) for v in column.dictionary()] + [None], dtype=object)
+    return lookup[np.asarray(column.codes())].tolist()  # code -1 picks the trailing None

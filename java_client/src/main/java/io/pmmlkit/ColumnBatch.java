@@ -7,8 +7,8 @@ import java.util.List;
  * rows that did not score, all as flat arrays so that a caller across JNI (the Python bridge)
  * converts each array in one call instead of one call per value.
  *
- * <p>A numeric result field is a {@code double[]} ({@code NaN} where a row has no value), any other a
- * {@code String[]} ({@code null} where a row has no value). Errors are parallel arrays: row index,
+ * <p>A numeric result field is a {@code double[]} ({@code NaN} where a row has no value), any other
+ * a {@link CodedStrings} (code {@code -1} where a row has no value). Errors are parallel arrays: row index,
  * field (may be null), code and message. Immutable after construction; thread-safe.
  */
 public final class ColumnBatch {
@@ -44,10 +44,10 @@ public final class ColumnBatch {
         return fields;
     }
 
-    /** Column {@code i}: a {@code double[]} for a numeric field, else a {@code String[]}. */
+    /** Column {@code i}: a {@code double[]} for a numeric field, else a {@link CodedStrings}. */
     public Object column(int i) {
         Object column = columns[i];
-        return column instanceof double[] ? ((double[]) column).clone() : ((String[]) column).clone();
+        return column instanceof double[] ? ((double[]) column).clone() : column;
     }
 
     public int[] errorRows() {

@@ -60,6 +60,9 @@ final class InputColumns {
         if (column instanceof long[]) {
             return ((long[]) column)[row];
         }
+        if (column instanceof CodedStrings) {
+            return ((CodedStrings) column).get(row);
+        }
         if (column == null) {
             return null;
         }
@@ -77,7 +80,10 @@ final class InputColumns {
         if (column instanceof Object[]) {
             return ((Object[]) column).length;
         }
+        if (column instanceof CodedStrings) {
+            return ((CodedStrings) column).size();
+        }
         throw new ScoringException("invalid_batch", name, "Column '" + name
-                + "' must be an array of doubles, longs, strings or objects.");
+                + "' must be an array of doubles, longs, strings or objects, or coded strings.");
     }
 }

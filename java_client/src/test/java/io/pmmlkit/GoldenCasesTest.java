@@ -61,7 +61,7 @@ public class GoldenCasesTest {
                 Object column = batch.column(i);
                 for (int r = 0; r < records.size(); r++) {
                     Object one = scorer.score(records.get(r)).get(field.name());
-                    Object cell = column instanceof double[] ? (Object) ((double[]) column)[r] : ((String[]) column)[r];
+                    Object cell = column instanceof double[] ? (Object) ((double[]) column)[r] : ((CodedStrings) column).get(r);
                     assertTrue(golden.name + " row " + r + " " + field.name() + ": " + one + " vs " + cell,
                             GoldenCase.matches(String.valueOf(cell), one));
                 }

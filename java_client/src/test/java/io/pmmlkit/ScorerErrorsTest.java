@@ -135,7 +135,7 @@ public class ScorerErrorsTest {
         assertEquals(3, batch.rows());
         assertTrue(Arrays.equals(new int[] {1, 2}, batch.errorRows()));
         assertEquals(List.of("missing_field", "invalid_type"), Arrays.asList(batch.errorCodes()));
-        String[] labels = (String[]) batch.column(0);
+        String[] labels = ((CodedStrings) batch.column(0)).toArray();
         assertEquals("setosa", labels[0]);
         assertEquals(null, labels[1]);
         assertTrue(Double.isNaN(((double[]) batch.column(1))[2]));
