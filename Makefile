@@ -13,7 +13,7 @@ JARS   := scoring/jars/.built
 JAVA_SOURCES := build.gradle settings.gradle $(shell find java_client/src/main -type f 2>/dev/null)
 PY_DIRS := pmmlkit scoring converter tests bench
 
-.PHONY: setup serve test test-java test-python lint jars gradle golden demo-models clean
+.PHONY: setup serve test test-java test-python lint jars gradle golden demo-models wheel clean
 
 setup: $(BIN)/.installed $(JARS)
 
@@ -55,6 +55,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The wheel carries the jars, so a pip user needs only a Java runtime.
+wheel: $(BIN)/.installed $(JARS)
+	$(BIN)/pip wheel --quiet --no-deps --wheel-dir dist .
+
 # Regenerates tests/golden/ (seeded); needs the [convert] extra, which `make setup` installs.
 golden: setup
 	$(BIN)/python tests/golden/make_golden.py
@@ -64,4 +68,4 @@ demo-models: setup
 	$(BIN)/python -m pmmlkit.converter.demo --store pmml_models
 
 clean:
-	rm -rf $(VENV) build .gradle scoring/jars *.egg-info
+	rm -rf $(VENV) build dist .gradle scoring/jars *.egg-info

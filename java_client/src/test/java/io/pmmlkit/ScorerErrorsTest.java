@@ -142,6 +142,35 @@ public class ScorerErrorsTest {
     }
 
     @Test
+    public void codedTextColumnsScoreLikePlainValues() throws Exception {
+        Scorer scorer = Scorer.load(pmml("logistic_mixed"), "loans");
+        String[] names = {"color", "region", "age", "income", "score"};
+        Object[] coded = {
+            new CodedStrings(new int[] {0, 1, -1}, new String[] {"red", "blue"}),
+            new CodedStrings(new int[] {0, -1, 0}, new String[] {"west"}),
+            new long[] {40, 35, 61}, new double[] {50.0, Double.NaN, 20.5}, new double[] {0.5, 0.1, 0.9}};
+        ColumnBatch batch = scorer.scoreColumns(names, coded);
+        assertEquals(0, batch.errorRows().length);
+        Map<String, Object> third = new HashMap<>();
+        third.put("region", "west");
+        third.put("age", 61L);
+        third.put("income", 20.5);
+        third.put("score", 0.9);
+        assertEquals(scorer.score(third).get("approved"), ((CodedStrings) batch.column(0)).get(2));
+        assertEquals((Double) scorer.score(third).get("probability(yes)"), ((double[]) batch.column(2))[2], 0.0);
+    }
+
+    @Test
+    public void codesOutsideTheDictionaryAreRefused() {
+        try {
+            new CodedStrings(new int[] {0, 2}, new String[] {"red", "blue"});
+            fail("accepted code 2 for a dictionary of 2");
+        } catch (IllegalArgumentException e) {
+            assertEquals("code 2 outside the dictionary of 2", e.getMessage());
+        }
+    }
+
+    @Test
     public void columnsOfDifferentLengthsAreRefused() throws Exception {
         Scorer scorer = Scorer.load(pmml("forest"), "forest");
         try {
