@@ -37,15 +37,18 @@ escape it (sklearn2pmml 0.133.1 has none); and if something did accept connectio
 127.0.0.1:9 the report would be sent to it, and a failed conversion could hang waiting for
 its answer. The conversion itself needs no network at all.
 
-A failed conversion raises :class:`ConversionError` carrying the tail of the converter's
-output, which sklearn2pmml prints to stdout instead of putting it in its ``RuntimeError``.
+A failed conversion raises :class:`ConversionError` carrying the converter's own explanation
+(its EXCEPTION section, Java class names removed) or, when it printed none, the tail of its output.
 """
 
 import contextlib
 import io
 import logging
+import re
 
 from sklearn2pmml import sklearn2pmml
+
+from pmmlkit.scoring.errors import ConversionError
 
 __all__ = ["NO_PHONE_HOME_JAVA_OPTS", "ConversionError", "export_pmml"]
 
@@ -65,10 +68,7 @@ NO_PHONE_HOME_JAVA_OPTS = (
 VERIFICATION_PRECISION = 1e-13
 VERIFICATION_ZERO_THRESHOLD = 1e-13
 OUTPUT_TAIL_LINES = 20
-
-
-class ConversionError(Exception):
-    """sklearn2pmml could not convert the pipeline; the message ends with its output."""
+_JAVA_CLASS_PREFIX = re.compile(r"^(?:[a-z_][\w]*\.)+[A-Z]\w*(?:Exception|Error): ")
 
 
 def export_pmml(pipeline, pmml_path, *, verification_frame=None, allow_phone_home=False) -> None:
@@ -98,6 +98,29 @@ def _run_converter(pipeline, pmml_path, java_opts):
 
 
 def _failure_message(exc, output):
-    lines = output.rstrip().splitlines()[-OUTPUT_TAIL_LINES:]
-    tail = "\n".join(lines) if lines else "(no output)"
-    return f"{exc}\nLast {len(lines)} lines of converter output:\n{tail}"
+    """The converter's own explanation (its EXCEPTION section, without Java class names or stack
+    frames), else the tail of what it printed."""
+    text = f"{exc}\n{output}"
+    reason = _exception_section(text.splitlines())
+    if reason:
+        return f"sklearn2pmml cannot convert this pipeline: {reason}"
+    lines = text.rstrip().splitlines()[-OUTPUT_TAIL_LINES:]
+    return f"sklearn2pmml failed. Last {len(lines)} lines of converter output:\n" + "\n".join(lines)
+
+
+def _exception_section(lines):
+    """Lines between the EXCEPTION banner and 'Stack trace:', joined into one message."""
+    try:
+        start = next(i for i, line in enumerate(lines) if line.strip() == "EXCEPTION") + 2
+    except StopIteration:
+        return None
+    sentences = []
+    for line in lines[start:]:
+        if line.startswith("Stack trace:"):
+            break
+        text = _JAVA_CLASS_PREFIX.sub("", line.strip())
+        if sentences and sentences[-1].endswith(":"):  # "Solution:" heads the next line
+            sentences[-1] += " " + text
+        elif text:
+            sentences.append(text)
+    return ". ".join(s.rstrip(".") for s in sentences) + "." if sentences else None

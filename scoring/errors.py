@@ -120,6 +120,13 @@ class EngineError(PmmlkitError, RuntimeError):
     status = 500
 
 
+class ConversionError(PmmlkitError, RuntimeError):
+    """sklearn2pmml could not convert a pipeline; the message ends with the converter's output."""
+
+    code = "conversion_failed"
+    status = 422
+
+
 class ConfigurationError(PmmlkitError, ValueError):
     code = "invalid_setting"
     status = 500
