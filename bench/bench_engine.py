@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/bench_engine.py [--repeats 30] [--rows 1000]
 
-For each golden model (rebuilt from the seeded pipelines of tests/golden/make_golden.py, so
+Each golden model runs in a process of its own (see run_in_child); for each one (rebuilt from the seeded pipelines of tests/golden/make_golden.py, so
 scikit-learn scores the very pipeline the PMML came from) it times, interleaved in every round:
 - scikit-learn: ``predict_proba`` (classifiers) or ``predict`` on a pandas frame;
 - pypmml: ``Model.predict`` on the same frame (py4j, a second JVM);
@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -109,23 +112,47 @@ def print_table(results: dict, rows: int) -> None:
         )
 
 
+def run_in_process(name: str, args) -> dict:
+    golden = load_golden_builders()
+    index = list(golden.CASES).index(name)
+    pipeline, inputs = golden.CASES[name](np.random.default_rng([golden.SEED, index]))
+    frame = (
+        golden.csv_round_trip(inputs)
+        .sample(args.rows, replace=True, random_state=0)
+        .reset_index(drop=True)
+    )
+    return bench_case(name, pipeline, frame, Settings(), args.repeats)
+
+
+def run_in_child(name: str, args) -> dict:
+    """One process per model: in one JVM, the JIT profile left by one model's run can slow
+    another's by up to 5x (seen: forest 7 ms alone, 36 ms after logistic_mixed)."""
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        name,
+        "--repeats",
+        str(args.repeats),
+        "--rows",
+        str(args.rows),
+    ]
+    done = subprocess.run(command, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Engine benchmark over the golden models.")
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--models", nargs="*", help="Golden cases to run (default: all).")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    golden = load_golden_builders()
-    settings = Settings()
-    results = {}
-    for index, (name, build) in enumerate(golden.CASES.items()):
-        pipeline, inputs = build(np.random.default_rng([golden.SEED, index]))
-        frame = (
-            golden.csv_round_trip(inputs)
-            .sample(args.rows, replace=True, random_state=0)
-            .reset_index(drop=True)
-        )
-        results[name] = bench_case(name, pipeline, frame, settings, args.repeats)
-    print_table(results, args.rows)
+    if args.child:
+        print(json.dumps(run_in_process(args.child, args)))
+        return
+    names = args.models or list(load_golden_builders().CASES)
+    print_table({name: run_in_child(name, args) for name in names}, args.rows)
 
 
 if __name__ == "__main__":
