@@ -66,22 +66,29 @@ NO_PHONE_HOME_JAVA_OPTS = (
     "-Djava.net.useSystemProxies=false",
 )
 VERIFICATION_PRECISION = 1e-13
-VERIFICATION_ZERO_THRESHOLD = 1e-13
 OUTPUT_TAIL_LINES = 20
 _JAVA_CLASS_PREFIX = re.compile(r"^(?:[a-z_][\w]*\.)+[A-Z]\w*(?:Exception|Error): ")
 
 
-def export_pmml(pipeline, pmml_path, *, verification_frame=None, allow_phone_home=False) -> None:
+def export_pmml(
+    pipeline,
+    pmml_path,
+    *,
+    verification_frame=None,
+    tolerance=VERIFICATION_PRECISION,
+    allow_phone_home=False,
+) -> None:
     """Convert the fitted ``PMMLPipeline`` to PMML at ``pmml_path``.
 
     ``verification_frame`` rows are embedded, with scikit-learn's predictions for them, as
-    ModelVerification records (without it, an earlier ``pipeline.verify`` is kept).
+    ModelVerification records checked to ``tolerance`` (relative, and absolute near zero) at every
+    load (without it, an earlier ``pipeline.verify`` is kept).
     """
     if verification_frame is not None:
         pipeline.verify(
             verification_frame,
-            precision=VERIFICATION_PRECISION,
-            zeroThreshold=VERIFICATION_ZERO_THRESHOLD,
+            precision=tolerance,
+            zeroThreshold=tolerance,
         )
     java_opts = None if allow_phone_home else list(NO_PHONE_HOME_JAVA_OPTS)
     _run_converter(pipeline, str(pmml_path), java_opts)

@@ -1,7 +1,8 @@
 """The ``pmmlkit`` command.
 
-Exit codes: 0 success; 1 an error (model, store or settings), message on stderr; 2 a usage error;
-3 ``score`` wrote its output but some rows could not be scored (each named on stderr).
+Exit codes: 0 success; 1 an error (model, store, data or settings), message on stderr; 2 a usage
+error; 3 ``score`` wrote its output but some rows could not be scored (each named on stderr);
+4 ``convert`` refused to publish because the PMML does not reproduce scikit-learn.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pmmlkit.scoring.errors import PmmlkitError
 from pmmlkit.scoring.settings import Settings, add_arguments
 from pmmlkit.scoring.store import ModelStore
 
-EXIT_ERROR, EXIT_ROWS_FAILED = 1, 3
+EXIT_ERROR, EXIT_ROWS_FAILED, EXIT_FIDELITY = 1, 3, 4
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -54,7 +55,112 @@ def build_parser() -> argparse.ArgumentParser:
         "--version", help="Version number or alias (default: production, else newest)."
     )
     show.set_defaults(run=run_show)
+    convert = commands.add_parser(
+        "convert",
+        parents=[common],
+        help="Convert a fitted pipeline, check fidelity, publish a version.",
+    )
+    convert.add_argument(
+        "pipeline",
+        help="joblib or pickle file of the fitted pipeline (trusted: loading runs code).",
+    )
+    convert.add_argument(
+        "--data", required=True, help="Training data, CSV or Parquet, with the target column."
+    )
+    convert.add_argument("--target", required=True, help="Name of the target column.")
+    convert.add_argument("--name", required=True, help="Model name in the store.")
+    convert.add_argument("--description", default="", help="What the model is for.")
+    convert.add_argument(
+        "--holdout", help="Holdout data (CSV or Parquet) for metrics and the fidelity sample."
+    )
+    convert.add_argument(
+        "--tolerance", type=float, default=1e-9, help="Absolute plus relative (default 1e-9)."
+    )
+    convert.add_argument(
+        "--sample-size", type=int, default=1000, help="Rows compared (default 1000)."
+    )
+    convert.add_argument(
+        "--allow-mismatch",
+        action="store_true",
+        help="Publish a failed check, recorded in the card.",
+    )
+    convert.add_argument(
+        "--compress", action=argparse.BooleanOptionalAction, help="gzip (default: above 1 MiB)."
+    )
+    convert.add_argument(
+        "--allow-phone-home", action="store_true", help="Let sklearn2pmml report failures."
+    )
+    convert.set_defaults(run=run_convert)
+
+    promote = actions.add_parser("promote", parents=[common], help="Point an alias at a version.")
+    promote.add_argument("name")
+    promote.add_argument("alias")
+    promote.add_argument("version", type=int)
+    promote.set_defaults(run=run_promote)
+    archive = actions.add_parser(
+        "archive", parents=[common], help="Take a version out of service (kept)."
+    )
+    archive.add_argument("name")
+    archive.add_argument("version", type=int)
+    archive.set_defaults(run=run_archive)
+    diff = actions.add_parser("diff", parents=[common], help="Two versions' cards side by side.")
+    diff.add_argument("name")
+    diff.add_argument("first")
+    diff.add_argument("second")
+    diff.set_defaults(run=run_diff)
     return parser
+
+
+def run_convert(args, settings: Settings) -> int:
+    from pmmlkit.converter.commands import convert_files  # needs the [convert] extra
+
+    return convert_files(args, settings)
+
+
+def run_promote(args, settings: Settings) -> int:
+    aliases = ModelStore(settings.store).set_alias(args.name, args.alias, args.version)
+    print(f"{args.name}: {args.alias} -> v{aliases[args.alias]}")
+    return 0
+
+
+def run_archive(args, settings: Settings) -> int:
+    ModelStore(settings.store).archive(args.name, args.version)
+    print(
+        f"{args.name} v{args.version} archived (restorable from {args.name}/.archive/{args.version})"
+    )
+    return 0
+
+
+def run_diff(args, settings: Settings) -> int:
+    store = ModelStore(settings.store)
+    versions = [store.resolve(args.name, ref) for ref in (args.first, args.second)]
+    cards = [_flatten(store.card(args.name, v)) for v in versions]
+    keys = [k for k in sorted(set(cards[0]) | set(cards[1])) if cards[0].get(k) != cards[1].get(k)]
+    width = max([len(k) for k in keys] + [5])
+    print(f"{'field':<{width}}  v{versions[0]:<24} v{versions[1]}")
+    for key in keys:
+        print(f"{key:<{width}}  {_cell(cards[0].get(key)):<25} {_cell(cards[1].get(key))}")
+    return 0
+
+
+def _flatten(value, prefix: str = "") -> dict:
+    if isinstance(value, dict):
+        flat = {}
+        for key, item in value.items():
+            flat.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    return {prefix: value}
+
+
+def _cell(value) -> str:
+    text = (
+        "-"
+        if value is None
+        else json.dumps(value)
+        if isinstance(value, (list, dict))
+        else str(value)
+    )
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def run_score(args, settings: Settings) -> int:
@@ -89,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args, Settings.from_sources(args))
     except PmmlkitError as error:
         print(f"pmmlkit: {error.code}: {error.message}", file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_FIDELITY if error.code == "fidelity_failed" else EXIT_ERROR
 
 
 if __name__ == "__main__":

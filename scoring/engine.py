@@ -190,15 +190,18 @@ class Model:
         self.inputs = tuple(Field.from_java(s) for s in scorer.inputFields())
         self.outputs = tuple(Field.from_java(s) for s in scorer.resultFields())
         self.mining_function = str(scorer.miningFunction())
+        self.engine_version = str(_java()["Scorer"].engineVersion())
+        self.java_version = str(jpype.JClass("java.lang.System").getProperty("java.version"))
         algorithm = scorer.algorithmName()
         self.algorithm = None if algorithm is None else str(algorithm)
 
     @classmethod
-    def load_bytes(cls, pmml: bytes, source: str, settings: Settings) -> Model:
-        """Loads and verifies PMML bytes (plain or gzip); ``source`` names the model in messages."""
+    def load_bytes(cls, pmml: bytes, source: str, settings: Settings, *, verify: bool = True) -> Model:
+        """Loads PMML bytes (plain or gzip) and runs their embedded verification rows (``verify``
+        False skips them: only for the converter's own row-by-row fidelity check)."""
         start_jvm(settings)
         try:
-            scorer = _java()["Scorer"].load(_java()["byte[]"](pmml), source)
+            scorer = _java()["Scorer"].load(_java()["byte[]"](pmml), source, verify)
         except jpype.JException as error:
             raise _translate(error) from None
         return cls(scorer, source)

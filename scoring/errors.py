@@ -127,6 +127,29 @@ class ConversionError(PmmlkitError, RuntimeError):
     status = 422
 
 
+class NotFittedModelError(PmmlkitError, ValueError):
+    code = "not_fitted"
+    status = 422
+
+
+class InvalidDataError(PmmlkitError, ValueError):
+    """Training or holdout data that does not fit the pipeline (missing target, wrong columns)."""
+
+    code = "invalid_data"
+    status = 422
+
+
+class FidelityError(PmmlkitError):
+    """The PMML does not reproduce scikit-learn; ``differences`` names the rows and outputs."""
+
+    code = "fidelity_failed"
+    status = 422
+
+    def __init__(self, message: str, differences: list[dict]):
+        super().__init__(message)
+        self.differences = differences
+
+
 class ConfigurationError(PmmlkitError, ValueError):
     code = "invalid_setting"
     status = 500

@@ -61,7 +61,29 @@ public final class Scorer {
 
     /** Loads and verifies PMML bytes, plain or gzip; {@code source} names the model in messages. */
     public static Scorer load(byte[] pmml, String source) {
-        return new Scorer(source, ModelLoader.load(pmml, source));
+        return load(pmml, source, true);
+    }
+
+    /**
+     * Loads PMML bytes; with {@code verify} false the embedded verification rows are not run. Only
+     * for a converter that compares the model with its source row by row before trusting it.
+     */
+    public static Scorer load(byte[] pmml, String source, boolean verify) {
+        return new Scorer(source, ModelLoader.load(pmml, source, verify));
+    }
+
+    /** The JPMML-Evaluator version on the classpath (from its Maven metadata), or "unknown". */
+    public static String engineVersion() {
+        String resource = "/META-INF/maven/org.jpmml/pmml-evaluator/pom.properties";
+        try (java.io.InputStream in = Evaluator.class.getResourceAsStream(resource)) {
+            java.util.Properties properties = new java.util.Properties();
+            if (in != null) {
+                properties.load(in);
+            }
+            return properties.getProperty("version", "unknown");
+        } catch (java.io.IOException e) {
+            return "unknown";
+        }
     }
 
     /** The name this scorer was loaded under: a path, or the source given to {@link #load(byte[], String)}. */
