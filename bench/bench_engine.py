@@ -115,7 +115,7 @@ def print_table(results: dict, rows: int) -> None:
 def run_in_process(name: str, args) -> dict:
     golden = load_golden_builders()
     index = list(golden.CASES).index(name)
-    pipeline, inputs = golden.CASES[name](np.random.default_rng([golden.SEED, index]))
+    pipeline, _, inputs = golden.CASES[name](np.random.default_rng([golden.SEED, index]))
     frame = (
         golden.csv_round_trip(inputs)
         .sample(args.rows, replace=True, random_state=0)

@@ -196,7 +196,9 @@ class Model:
         self.algorithm = None if algorithm is None else str(algorithm)
 
     @classmethod
-    def load_bytes(cls, pmml: bytes, source: str, settings: Settings, *, verify: bool = True) -> Model:
+    def load_bytes(
+        cls, pmml: bytes, source: str, settings: Settings, *, verify: bool = True
+    ) -> Model:
         """Loads PMML bytes (plain or gzip) and runs their embedded verification rows (``verify``
         False skips them: only for the converter's own row-by-row fidelity check)."""
         start_jvm(settings)
