@@ -119,6 +119,10 @@ def check_fidelity(
         list(expected),
         [f.name for f in model.outputs if f.name not in expected],
     )
+    if not expected:
+        report.differences.append(
+            Difference("(model)", "(all)", "no output with a scikit-learn equivalent", None)
+        )
     pmml_failed = result.errors_by_row()
     for i, label in enumerate(labels):
         if i in refused or i in pmml_failed:
@@ -140,8 +144,18 @@ def sklearn_outputs(pipeline, model: Model, rows: pd.DataFrame) -> tuple[dict, d
     usable = rows.drop(index=list(refused)) if refused else rows
     outputs = {}
     target = model.outputs[0]
-    if model.mining_function in ("classification", "regression", "clustering"):
+    if not target.synthetic:
         outputs[target.name] = _spread(pipeline.predict(usable), usable.index, len(rows))
+    names = {f.name for f in model.outputs}
+    if "decisionFunction" in names and hasattr(pipeline, "decision_function"):
+        outputs["decisionFunction"] = _spread(
+            pipeline.decision_function(usable), usable.index, len(rows)
+        )
+    if "cluster" in names and model.mining_function == "clustering":
+        outputs["cluster"] = _spread(pipeline.predict(usable), usable.index, len(rows))
+    if "outlier" in names and model.mining_function != "classification":
+        outliers = pipeline.predict(usable) == -1  # scikit-learn's outlier detectors answer -1 / 1
+        outputs["outlier"] = _spread(outliers, usable.index, len(rows))
     probabilities = _probability_columns(pipeline, model)
     if probabilities:
         proba = pipeline.predict_proba(usable)
@@ -212,7 +226,12 @@ def _compare(expected, actual) -> float | None:
         if math.isnan(float(expected)) and math.isnan(float(actual)):
             return 0.0
         return abs(float(expected) - float(actual))
-    return 0.0 if str(expected) == str(actual) else None
+    return 0.0 if _label(expected) == _label(actual) else None
+
+
+def _label(value) -> str:
+    """Labels compared as text; booleans as PMML writes them (true/false)."""
+    return str(value).lower() if isinstance(value, (bool, np.bool_)) else str(value)
 
 
 def _bound(expected, tolerance: float) -> float:

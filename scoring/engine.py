@@ -105,6 +105,7 @@ class Field:
     categories: tuple = ()
     intervals: tuple = ()
     missing_allowed: bool = True
+    synthetic: bool = False  # the stand-in target ("_target") of a model that declares none
 
     @property
     def is_numeric(self) -> bool:
@@ -123,6 +124,7 @@ class Field:
             categories=tuple(_python(c) for c in spec.categories()),
             intervals=intervals,
             missing_allowed=bool(spec.missingAllowed()),
+            synthetic=bool(spec.synthetic()),
         )
 
 

@@ -7,8 +7,12 @@ import re
 
 import jsonschema
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn.cluster import KMeans
+from sklearn.ensemble import HistGradientBoostingClassifier, IsolationForest
 from sklearn.linear_model import LogisticRegression
+from sklearn.svm import SVC
 from sklearn2pmml.pipeline import PMMLPipeline
 
 from pmmlkit.converter.convert import ConvertOptions, convert
@@ -239,3 +243,38 @@ def test_an_invalid_name_is_refused_before_any_work(data, store):
             description="",
             store=store,
         )
+
+
+def _numeric_frame(rows: int = 300):
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(np.round(rng.normal(size=(rows, 3)) * 256) / 256, columns=["a", "b", "c"])
+    return frame, pd.Series(np.where(frame.a + frame.b > 0, "p", "n"), name="y")
+
+
+@pytest.mark.parametrize(
+    ("estimator", "supervised", "compared"),
+    [
+        (SVC(), True, ["y"]),
+        (
+            HistGradientBoostingClassifier(max_iter=20),
+            True,
+            ["y", "probability(n)", "probability(p)"],
+        ),
+        (KMeans(3, random_state=0, n_init=3), False, ["cluster"]),
+        (IsolationForest(n_estimators=10, random_state=0), False, ["decisionFunction", "outlier"]),
+    ],
+    ids=["svc", "hist-boosting-with-nan", "kmeans", "isolation-forest"],
+)
+def test_model_families_are_compared_on_their_own_outputs(
+    estimator, supervised, compared, store, settings
+):
+    frame, y = _numeric_frame()
+    frame.loc[frame.index % 10 == 0, "a"] = (
+        np.nan if supervised and not isinstance(estimator, SVC) else frame.a
+    )
+    estimator.fit(frame, y) if supervised else estimator.fit(frame)
+    train = frame.assign(y=y if supervised else 0.0)
+    card = convert(
+        estimator, train, target="y", name="family", description="", store=store, settings=settings
+    )
+    assert card["fidelity"]["passed"] and card["fidelity"]["outputs_compared"] == compared

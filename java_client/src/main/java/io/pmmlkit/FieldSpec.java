@@ -20,12 +20,16 @@ import org.jpmml.evaluator.TargetField;
  * intervals, and whether a missing value is accepted. Immutable and thread-safe.
  */
 public final class FieldSpec {
+    /** The name given to the target of a model that declares none. */
+    public static final String SYNTHETIC_TARGET = "_target";
+
     private final String name;
     private final String dataType;
     private final String opType;
     private final List<Object> categories;
     private final List<Interval> intervals;
     private final boolean missingAllowed;
+    private final boolean synthetic;
 
     private FieldSpec(String name, DataType dataType, OpType opType, List<?> categories,
             List<Interval> intervals, boolean missingAllowed) {
@@ -35,6 +39,17 @@ public final class FieldSpec {
         this.categories = Collections.unmodifiableList(new ArrayList<>(categories));
         this.intervals = List.copyOf(intervals);
         this.missingAllowed = missingAllowed;
+        this.synthetic = false;
+    }
+
+    private FieldSpec(FieldSpec spec, String name) {
+        this.name = name;
+        this.dataType = spec.dataType;
+        this.opType = spec.opType;
+        this.categories = spec.categories;
+        this.intervals = spec.intervals;
+        this.missingAllowed = spec.missingAllowed;
+        this.synthetic = true;
     }
 
     static FieldSpec of(InputField field) {
@@ -52,10 +67,13 @@ public final class FieldSpec {
                 intervals, missingAllowed);
     }
 
+    /** A target field; a model without a declared target (clustering, outlier detection) gets
+     * a synthetic one named {@link #SYNTHETIC_TARGET}. */
     static FieldSpec of(TargetField field) {
-        List<?> categories = field.getOpType() != OpType.CONTINUOUS ? field.getCategories() : List.of();
-        return new FieldSpec(field.getName(), field.getDataType(), field.getOpType(), categories,
-                List.of(), true);
+        List<?> categories = field.getOpType() != OpType.CONTINUOUS ? field.getCategories() : null;
+        FieldSpec spec = new FieldSpec(field.getName(), field.getDataType(), field.getOpType(),
+                categories != null ? categories : List.of(), List.of(), true);
+        return field.isSynthetic() ? new FieldSpec(spec, SYNTHETIC_TARGET) : spec;
     }
 
     static FieldSpec of(OutputField field) {
@@ -65,6 +83,11 @@ public final class FieldSpec {
 
     public String name() {
         return name;
+    }
+
+    /** True for the stand-in target of a model that declares none (its name is {@link #SYNTHETIC_TARGET}). */
+    public boolean synthetic() {
+        return synthetic;
     }
 
     /** PMML data type in PMML's spelling: {@code double}, {@code integer}, {@code string}, ... */

@@ -172,7 +172,8 @@ public final class Scorer {
             Map<String, ?> raw = evaluator.evaluate(prepared.arguments);
             Map<String, Object> values = new LinkedHashMap<>();
             for (FieldSpec field : results) {
-                values.put(field.name(), EvaluatorUtil.decode(raw.get(field.name())));
+                Object value = raw.get(field.synthetic() ? Evaluator.DEFAULT_TARGET_NAME : field.name());
+                values.put(field.name(), EvaluatorUtil.decode(value));
             }
             return ScoreResult.ok(values);
         } catch (EvaluationException | IllegalArgumentException | ArithmeticException e) {
