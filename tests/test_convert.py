@@ -269,9 +269,8 @@ def test_model_families_are_compared_on_their_own_outputs(
     estimator, supervised, compared, store, settings
 ):
     frame, y = _numeric_frame()
-    frame.loc[frame.index % 10 == 0, "a"] = (
-        np.nan if supervised and not isinstance(estimator, SVC) else frame.a
-    )
+    if isinstance(estimator, HistGradientBoostingClassifier):  # learns where missing values go
+        frame.loc[frame.index % 10 == 0, "a"] = np.nan
     estimator.fit(frame, y) if supervised else estimator.fit(frame)
     train = frame.assign(y=y if supervised else 0.0)
     card = convert(
