@@ -13,7 +13,7 @@ import sys
 
 from pmmlkit.scoring import csv_format
 from pmmlkit.scoring.engine import Model
-from pmmlkit.scoring.errors import PmmlkitError
+from pmmlkit.scoring.errors import ConfigurationError, PmmlkitError
 from pmmlkit.scoring.settings import Settings, add_arguments
 from pmmlkit.scoring.store import ModelStore
 
@@ -112,8 +112,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_convert(args, settings: Settings) -> int:
-    from pmmlkit.converter.commands import convert_files  # needs the [convert] extra
-
+    try:
+        from pmmlkit.converter.commands import convert_files
+    except ImportError as error:
+        raise ConfigurationError(
+            f"pmmlkit convert needs the [convert] extra (pip install 'pmmlkit[convert]'): {error}",
+            code="missing_extra",
+        ) from None
     return convert_files(args, settings)
 
 

@@ -51,3 +51,24 @@ def test_the_wheel_scores_on_a_host_without_scikit_learn(tmp_path):
     )
     assert done.stdout.splitlines()[0] == "label,probability(0),probability(1)"
     assert len(done.stdout.splitlines()) == 201
+    refused = subprocess.run(
+        [
+            str(tmp_path / "host" / "bin" / "pmmlkit"),
+            "convert",
+            "x.joblib",
+            "--data",
+            "x.csv",
+            "--target",
+            "y",
+            "--name",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert refused.returncode == 1
+    assert refused.stderr.startswith(
+        "pmmlkit: missing_extra: pmmlkit convert needs the [convert] extra"
+    )
