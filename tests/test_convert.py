@@ -159,25 +159,29 @@ def test_a_regressor_card_has_regression_metrics_and_a_histogram(data, store, se
     assert sum(card["baseline"]["histogram"]["counts"]) == len(train)
 
 
+def convert_tree(data, store, settings, **options) -> dict:
+    """The decision tree whose PMML routes missing values differently from scikit-learn."""
+    train, holdout = data
+    return convert(
+        pipelines.tree_on_missing_values(train),
+        pipelines.numeric(train),
+        target="approved",
+        name="tree",
+        description="",
+        holdout=pipelines.numeric(holdout),
+        store=store,
+        settings=settings,
+        options=ConvertOptions(**options),
+    )
+
+
 def test_wrong_pmml_is_refused_with_the_differing_rows_named(data, store, settings):
     train, holdout = data
-    tree = pipelines.tree_on_missing_values(train)
     with pytest.raises(errors.FidelityError) as caught:
-        convert(
-            tree,
-            pipelines.numeric(train),
-            target="approved",
-            name="tree",
-            description="",
-            holdout=pipelines.numeric(holdout),
-            store=store,
-            settings=settings,
-        )
+        convert_tree(data, store, settings)
     message = caught.value.message
-    assert (
-        message.startswith("Refusing to publish: ")
-        and "rows differ from scikit-learn beyond 1e-09" in message
-    )
+    assert message.startswith("Refusing to publish: ")
+    assert "rows differ from scikit-learn beyond 1e-09" in message
     rows_with_missing = set(train.index[train.age.isna()]) | set(holdout.index[holdout.age.isna()])
     named = {int(m) for m in re.findall(r"(?:train|holdout) row (\d+)", message)}
     assert named and named <= rows_with_missing
@@ -187,18 +191,7 @@ def test_wrong_pmml_is_refused_with_the_differing_rows_named(data, store, settin
 
 
 def test_allow_mismatch_publishes_with_the_failure_recorded(data, store, settings):
-    train, holdout = data
-    card = convert(
-        pipelines.tree_on_missing_values(train),
-        pipelines.numeric(train),
-        target="approved",
-        name="tree",
-        description="",
-        holdout=pipelines.numeric(holdout),
-        store=store,
-        settings=settings,
-        options=ConvertOptions(allow_mismatch=True),
-    )
+    card = convert_tree(data, store, settings, allow_mismatch=True)
     assert card["fidelity"]["passed"] is False and card["fidelity"]["differences_total"] > 0
     assert Model.load_from_store(store, "tree", None, settings).outputs[0].name == "approved"
 
