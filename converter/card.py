@@ -14,6 +14,7 @@ from sklearn import metrics
 
 from pmmlkit.scoring.engine import Model
 
+from .fidelity import predictions
 from .pipelines import final_estimator
 
 QUANTILES = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 1.0)
@@ -112,9 +113,13 @@ def fingerprint(frame: pd.DataFrame) -> dict:
 
 
 def evaluation(pipeline, X: pd.DataFrame, y: pd.Series, kind: str, on: str) -> dict:
-    """Classification: accuracy, ROC AUC, log loss, F1 per class; regression: RMSE, MAE, R2."""
-    predicted = pipeline.predict(X)
-    result = {"evaluated_on": on, "rows": len(X)}
+    """Classification: accuracy, ROC AUC, log loss, F1 per class; regression: RMSE, MAE, R2;
+    over the rows scikit-learn scores (rows it refuses, such as unseen categories, are counted)."""
+    predicted, refused = predictions(pipeline, X)
+    if refused:
+        kept = [i for i in range(len(X)) if i not in refused]
+        X, y = X.iloc[kept], y.iloc[kept]  # predicted already covers just these rows
+    result = {"evaluated_on": on, "rows": len(X), "rows_refused_by_scikit_learn": len(refused)}
     if kind == "regression":
         result.update(
             rmse=float(math.sqrt(metrics.mean_squared_error(y, predicted))),

@@ -139,7 +139,8 @@ def _handle_mismatch(
 def _card(
     pipeline, model: Model, data: _Data, report: FidelityReport, description: str, options
 ) -> dict:
-    kind = cards.target_entry(data.y, model, pipeline)["kind"]
+    target = cards.target_entry(data.y, model, pipeline)
+    kind = target["kind"]
     on_holdout = data.holdout_X is not None
     eval_X, eval_y = (data.holdout_X, data.holdout_y) if on_holdout else (data.X, data.y)
     card = {
@@ -147,7 +148,7 @@ def _card(
         "description": description,
         "algorithm": cards.algorithm(pipeline),
         "input_schema": cards.input_schema(data.X, model),
-        "target": cards.target_entry(data.y, model, pipeline),
+        "target": target,
         "outputs": [f.name for f in model.outputs],
         "training_data": cards.fingerprint(pd.concat([data.X, data.y], axis=1)),
         "holdout_data": cards.fingerprint(pd.concat([data.holdout_X, data.holdout_y], axis=1))

@@ -140,27 +140,30 @@ def check_fidelity(
 def sklearn_outputs(pipeline, model: Model, rows: pd.DataFrame) -> tuple[dict, dict]:
     """scikit-learn's value for each PMML result field it has an equivalent of, and the rows it
     refuses to score (index to reason)."""
-    refused = _refused_rows(pipeline, rows)
-    usable = rows.drop(index=list(refused)) if refused else rows
+    predicted, refused = predictions(pipeline, rows)
+    kept = _kept(len(rows), refused)
+    usable = rows.iloc[kept]
+
+    def spread(values) -> list:
+        return _spread(values, kept, len(rows))
+
     outputs = {}
-    target = model.outputs[0]
-    if not target.synthetic:
-        outputs[target.name] = _spread(pipeline.predict(usable), usable.index, len(rows))
     names = {f.name for f in model.outputs}
+    if not model.outputs[0].synthetic:
+        outputs[model.outputs[0].name] = spread(predicted)
     if "decisionFunction" in names and hasattr(pipeline, "decision_function"):
-        outputs["decisionFunction"] = _spread(
-            pipeline.decision_function(usable), usable.index, len(rows)
-        )
+        outputs["decisionFunction"] = spread(pipeline.decision_function(usable))
     if "cluster" in names and model.mining_function == "clustering":
-        outputs["cluster"] = _spread(pipeline.predict(usable), usable.index, len(rows))
+        outputs["cluster"] = spread(predicted)
     if "outlier" in names and model.mining_function != "classification":
-        outliers = pipeline.predict(usable) == -1  # scikit-learn's outlier detectors answer -1 / 1
-        outputs["outlier"] = _spread(outliers, usable.index, len(rows))
+        outputs["outlier"] = spread(
+            predicted == -1
+        )  # scikit-learn's outlier detectors answer -1 / 1
     probabilities = _probability_columns(pipeline, model)
     if probabilities:
         proba = pipeline.predict_proba(usable)
         for name, column in probabilities.items():
-            outputs[name] = _spread(proba[:, column], usable.index, len(rows))
+            outputs[name] = spread(proba[:, column])
     return outputs, refused
 
 
@@ -177,10 +180,11 @@ def _probability_columns(pipeline, model: Model) -> dict[str, int]:
     return columns
 
 
-def _refused_rows(pipeline, rows: pd.DataFrame) -> dict[int, str]:
+def predictions(pipeline, rows: pd.DataFrame) -> tuple[np.ndarray, dict[int, str]]:
+    """predict() on the rows scikit-learn accepts, and the rows it refuses (index to reason),
+    found one by one only when the whole sample fails."""
     try:
-        pipeline.predict(rows)
-        return {}
+        return pipeline.predict(rows), {}
     except Exception:
         refused = {}
         for i in range(len(rows)):
@@ -188,12 +192,17 @@ def _refused_rows(pipeline, rows: pd.DataFrame) -> dict[int, str]:
                 pipeline.predict(rows.iloc[[i]])
             except Exception as error:
                 refused[i] = str(error)
-        return refused
+        return pipeline.predict(rows.iloc[_kept(len(rows), refused)]), refused
 
 
-def _spread(values, index, length: int) -> list:
+def _kept(length: int, refused: dict[int, str]) -> list[int]:
+    return [i for i in range(length) if i not in refused]
+
+
+def _spread(values, positions: list[int], length: int) -> list:
+    """Values of the kept rows placed at their positions; None for refused rows."""
     out = [None] * length
-    for position, value in zip(index, values, strict=True):
+    for position, value in zip(positions, values, strict=True):
         out[position] = value
     return out
 

@@ -270,3 +270,22 @@ def test_model_families_are_compared_on_their_own_outputs(
         estimator, train, target="y", name="family", description="", store=store, settings=settings
     )
     assert card["fidelity"]["passed"] and card["fidelity"]["outputs_compared"] == compared
+
+
+def test_rows_both_sides_refuse_agree_and_count_in_the_metrics(data, store, settings):
+    """A holdout category unseen in training: scikit-learn's OneHotEncoder refuses it, so does PMML."""
+    train, holdout = data
+    holdout = holdout.copy()
+    holdout.loc[holdout.index[:3], "color"] = "purple"
+    card = convert(
+        pipelines.logistic_pipeline(train),
+        train,
+        target="approved",
+        name="loans",
+        description="",
+        holdout=holdout,
+        store=store,
+        settings=settings,
+    )
+    assert card["fidelity"]["passed"] and card["fidelity"]["rows_checked"] == 600
+    assert card["metrics"]["rows"] == 147 and card["metrics"]["rows_refused_by_scikit_learn"] == 3
