@@ -16,6 +16,7 @@ from sklearn.svm import SVC
 from sklearn2pmml.pipeline import PMMLPipeline
 
 from pmmlkit.converter.convert import ConvertOptions, convert
+from pmmlkit.converter.fidelity import fidelity_sample
 from pmmlkit.scoring import errors
 from pmmlkit.scoring.engine import Model
 from pmmlkit.scoring.store import CARD_SCHEMA_FILE, ModelStore
@@ -289,3 +290,11 @@ def test_rows_both_sides_refuse_agree_and_count_in_the_metrics(data, store, sett
     )
     assert card["fidelity"]["passed"] and card["fidelity"]["rows_checked"] == 600
     assert card["metrics"]["rows"] == 147 and card["metrics"]["rows_refused_by_scikit_learn"] == 3
+
+
+def test_the_fidelity_sample_takes_missing_values_and_unseen_categories_first():
+    train = pd.DataFrame({"x": [1.0, 2.0, np.nan, 4.0] * 50, "c": ["a", "b", "a", "b"] * 50})
+    holdout = pd.DataFrame({"x": [1.0, 2.0, 3.0], "c": ["a", "zzz", "b"]}, index=[900, 901, 902])
+    rows, labels = fidelity_sample(train, holdout, size=51)
+    assert len(rows) == 51 and "holdout row 901" in labels
+    assert rows.x.isna().sum() == 50
