@@ -1,5 +1,5 @@
 # Two commands set everything up on a fresh Debian machine with Python 3.11 and a JDK:
-#   make serve   scores the demo models (installs what it needs first)
+#   make serve   serves the demo models over HTTP on 127.0.0.1:8080 (installs what it needs first)
 #   make test    runs every test, Python and Java (installs what it needs first)
 # Each creates the virtual environment, installs Gradle from Debian when missing, builds the
 # java_client jar into the Python package and installs the package with its [test] extra.
@@ -19,13 +19,7 @@ setup: $(BIN)/.installed $(JARS)
 
 serve: setup
 	$(BIN)/pmmlkit models list
-	@mkdir -p build/demo
-	@for name in $$($(BIN)/pmmlkit models list | cut -f1); do \
-	  [ -f tests/golden/$$name/input.csv ] || continue; \
-	  $(BIN)/pmmlkit score $$name --input tests/golden/$$name/input.csv --output build/demo/$$name.csv || exit 1; \
-	  echo "== $$name: $$(($$(wc -l < build/demo/$$name.csv) - 1)) rows scored into build/demo/$$name.csv"; \
-	  head -n 4 build/demo/$$name.csv; \
-	done
+	$(BIN)/pmmlkit serve --store pmml_models
 
 test: setup lint test-java test-python
 

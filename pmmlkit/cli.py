@@ -43,6 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
     score.add_argument("--output", type=argparse.FileType("w"), default="-", help="CSV of results.")
     score.set_defaults(run=run_score)
 
+    serve = commands.add_parser(
+        "serve", parents=[common], help="Serve every model in the store over HTTP."
+    )
+    serve.set_defaults(run=run_serve)
+
     models = commands.add_parser("models", help="Read and manage the model store.")
     actions = models.add_subparsers(dest="action", required=True)
     listing = actions.add_parser("list", parents=[common], help="Models, versions and aliases.")
@@ -109,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("second")
     diff.set_defaults(run=run_diff)
     return parser
+
+
+def run_serve(args, settings: Settings) -> int:
+    from pmmlkit.scoring.server import serve
+
+    serve(settings)
+    return 0
 
 
 def run_convert(args, settings: Settings) -> int:

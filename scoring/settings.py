@@ -25,6 +25,25 @@ def _heap(value: str) -> str:
     return value
 
 
+def _bounded_int(low: int, high: int):
+    def parse(value) -> int:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a whole number; got {value!r}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low} and {high}; got {number}")
+        return number
+
+    return parse
+
+
+def _host(value: str) -> str:
+    if not value or any(c.isspace() for c in value):
+        raise ValueError(f"must be a host name or address; got {value!r}")
+    return value
+
+
 def _path(value: str | Path) -> Path:
     return Path(value).expanduser()
 
@@ -46,6 +65,25 @@ class Settings:
     )
     jvm_heap: str = field(
         default="1g", metadata=_meta(_heap, "Maximum heap of the in-process JVM (-Xmx).", "SIZE")
+    )
+    host: str = field(
+        default="127.0.0.1", metadata=_meta(_host, "Address the service listens on.", "HOST")
+    )
+    port: int = field(
+        default=8080, metadata=_meta(_bounded_int(0, 65535), "Port (0: any free port).", "PORT")
+    )
+    threads: int = field(
+        default=8, metadata=_meta(_bounded_int(1, 256), "Request threads of waitress.", "N")
+    )
+    max_body_bytes: int = field(
+        default=16 << 20,
+        metadata=_meta(
+            _bounded_int(1024, 1 << 31), "Largest request body; larger gets 413.", "BYTES"
+        ),
+    )
+    max_records: int = field(
+        default=10000,
+        metadata=_meta(_bounded_int(1, 1_000_000), "Most records per request; more gets 413.", "N"),
     )
     jars: Path | None = field(
         default=None,
