@@ -60,12 +60,7 @@ def input_schema(features: pd.DataFrame, model: Model) -> list[dict]:
 
 
 def _field_entry(spec, column: pd.Series | None) -> dict:
-    entry = {
-        "name": spec.name,
-        "type": spec.data_type,
-        "op_type": spec.op_type,
-        "missing_allowed": spec.missing_allowed,
-    }
+    entry = spec.to_dict()
     if column is None:
         return entry
     entry["missing_rate"] = float(column.isna().mean()) if len(column) else 0.0

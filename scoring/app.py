@@ -97,24 +97,10 @@ def _description(registry: Registry, name: str, ref) -> dict:
         "aliases": registry.store.aliases(name),
         "card": registry.store.card(name, version),
         "schema": {
-            "inputs": [_field(f) for f in model.inputs],
-            "outputs": [_field(f) for f in model.outputs],
+            "inputs": [f.to_dict() for f in model.inputs],
+            "outputs": [f.to_dict() for f in model.outputs],
         },
     }
-
-
-def _field(spec) -> dict:
-    entry = {
-        "name": spec.name,
-        "type": spec.data_type,
-        "op_type": spec.op_type,
-        "missing_allowed": spec.missing_allowed,
-    }
-    if spec.categories:
-        entry["categories"] = list(spec.categories)
-    if spec.intervals:
-        entry["intervals"] = [list(i) for i in spec.intervals]
-    return entry
 
 
 def _predict(registry: Registry, settings: Settings, name: str, ref):

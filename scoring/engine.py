@@ -111,6 +111,20 @@ class Field:
     def is_numeric(self) -> bool:
         return self.data_type in ("double", "float", "integer")
 
+    def to_dict(self) -> dict:
+        """The field as the HTTP schema and the model card show it."""
+        entry = {
+            "name": self.name,
+            "type": self.data_type,
+            "op_type": self.op_type,
+            "missing_allowed": self.missing_allowed,
+        }
+        if self.categories:
+            entry["categories"] = list(self.categories)
+        if self.intervals:
+            entry["intervals"] = [list(i) for i in self.intervals]
+        return entry
+
     @classmethod
     def from_java(cls, spec) -> Field:
         intervals = tuple(
