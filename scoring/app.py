@@ -1,20 +1,22 @@
-"""The HTTP service: ``create_app(settings)`` builds a Bottle app over the model store.
+"""The HTTP service: ``create_app(settings)`` builds the WSGI app over the model store.
 
 Handlers parse, call, serialise. Every non-2xx answer, Bottle's own 404/405/500 included, is
-``{"error": {"code": ..., "message": ..., "field": ...}}``; no tracebacks, no Java class names.
+``{"error": {"code": ..., "message": ..., "field": ..., "request_id": ...}}``; no tracebacks, no
+Java class names. The native API lives here, the admin calls in ``admin.py``, the
+Openscoring-compatible API in ``openscoring_api.py``, the OpenAPI document in ``openapi.py``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
 
 import bottle
 
-from . import payloads
-from .engine import Model
-from .errors import InvalidInputError, PmmlkitError
+from . import admin, openapi, openscoring_api, payloads
+from .engine import unknown_field_errors
+from .errors import InvalidInputError, PmmlkitError, RequestTimeoutError
+from .observe import Metrics, Observed, note, request_id
+from .payloads import json_response, read_body
 from .registry import Registry
 from .settings import Settings
 from .store import ModelStore
@@ -28,40 +30,63 @@ _BOTTLE_ERRORS = {
 }
 
 
-def create_app(settings: Settings, registry: Registry | None = None) -> bottle.Bottle:
-    registry = registry or Registry(ModelStore(settings.store), settings)
+def create_app(settings: Settings, registry: Registry | None = None) -> Observed:
+    """The WSGI app. Without a ``registry``, one is made over ``settings.store`` and loaded."""
+    if registry is None:
+        registry = Registry(ModelStore(settings.store), settings)
+        registry.reload()
+    metrics = Metrics()
     app = bottle.Bottle()
     app.config["json.enable"] = False
     app.install(_errors_as_json)
     app.default_error_handler = _bottle_error
-    _routes(app, registry, settings)
-    return app
+    _routes(app, registry, settings, metrics)
+    admin.install(app, registry, settings)
+    openscoring_api.install(app, registry, settings)
+    document = {}
+
+    @app.get("/openapi.json")
+    def openapi_json():
+        return json_response(document)
+
+    document.update(openapi.document(app))  # checks that it covers every route above
+    return Observed(app, metrics, openscoring_api.headers_for)
 
 
-def _routes(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
-    store = registry.store
-
+def _routes(app: bottle.Bottle, registry: Registry, settings: Settings, metrics: Metrics) -> None:
     @app.get("/healthz")
     def healthz():
-        return _json({"status": "ok"})
+        return json_response({"status": "ok"})
 
     @app.get("/readyz")
     def readyz():
-        failures = registry.load_defaults()
-        bottle.response.status = 503 if failures else 200
-        return _json({"status": "not_ready" if failures else "ready", "failures": failures})
+        failures = registry.failures()
+        ready = not failures and bool(registry.names())
+        bottle.response.status = 200 if ready else 503
+        return json_response(
+            {
+                "status": "ready" if ready else "not_ready",
+                "failures": failures,
+                "models": registry.status(),
+            }
+        )
+
+    @app.get("/metrics")
+    def prometheus():
+        bottle.response.content_type = "text/plain; version=0.0.4; charset=utf-8"
+        return metrics.exposition()
 
     @app.get("/v1/models")
     def list_models():
-        return _json({"models": [_summary(store, name) for name in store.names()]})
+        return json_response({"models": [_summary(registry, name) for name in registry.names()]})
 
     @app.get("/v1/models/<name>")
     def describe(name):
-        return _json(_description(registry, name, None))
+        return json_response(_description(registry, name, None))
 
     @app.get("/v1/models/<name>/versions/<version:int>")
     def describe_version(name, version):
-        return _json(_description(registry, name, version))
+        return json_response(_description(registry, name, version))
 
     @app.post("/v1/models/<name>/predict")
     def predict(name):
@@ -76,13 +101,14 @@ def _routes(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
         return _predict(registry, settings, name, alias)
 
 
-def _summary(store: ModelStore, name: str) -> dict:
-    version = store.resolve(name)
-    card = store.card(name, version)
+def _summary(registry: Registry, name: str) -> dict:
+    entry = registry.entry(name)
+    version = registry.resolve(name) if "" in entry.serving else None
+    card = registry.card(name, version) if version is not None else {}
     return {
         "name": name,
-        "versions": store.versions(name),
-        "aliases": store.aliases(name),
+        "versions": list(entry.versions),
+        "aliases": dict(entry.aliases),
         "default_version": version,
         "description": card.get("description", ""),
         "algorithm": card.get("algorithm", {}).get("estimator"),
@@ -94,8 +120,8 @@ def _description(registry: Registry, name: str, ref) -> dict:
     return {
         "name": name,
         "version": version,
-        "aliases": registry.store.aliases(name),
-        "card": registry.store.card(name, version),
+        "aliases": dict(registry.entry(name).aliases),
+        "card": registry.card(name, version),
         "schema": {
             "inputs": [f.to_dict() for f in model.inputs],
             "outputs": [f.to_dict() for f in model.outputs],
@@ -104,67 +130,71 @@ def _description(registry: Registry, name: str, ref) -> dict:
 
 
 def _predict(registry: Registry, settings: Settings, name: str, ref):
-    body = _read_body(settings)
+    body = read_body(settings)
     version, model = registry.get(name, ref)
+    note(model=name, version=version)
     bottle.response.set_header("X-Model-Version", str(version))
+    all_or_nothing = _flag(bottle.request.query, "all_or_nothing")
+    reject_unknown = settings.unknown_fields == "reject"
     if bottle.request.content_type.split(";")[0].strip().lower() == "text/csv":
-        result = model.score_batch(payloads.csv_columns(body, model, settings.max_records))
+        columns = payloads.csv_columns(
+            body, model, settings.max_records, reject_unknown=reject_unknown
+        )
+        result = payloads.score(model, columns, settings, all_or_nothing=all_or_nothing)
         bottle.response.content_type = "text/csv; charset=utf-8"
+        bottle.response.set_header("X-Failed-Rows", str(len(result.errors_by_row())))
         return payloads.csv_body(result)
     shape, data = payloads.batch_of(payloads.parse_json(body), settings.max_records)
-    request_id = bottle.response.get_header("X-Request-Id")
-    return _json(
-        {"model": name, "version": version, "request_id": request_id, **_scored(model, shape, data)}
+    if shape == "columns" and reject_unknown:
+        unknown = [n for n in data if n not in model.known_fields]
+        if unknown:
+            raise InvalidInputError(unknown_field_errors(unknown, model.known_fields))
+    records = [data] if shape == "record" else data
+    result = payloads.score(
+        model,
+        records,
+        settings,
+        all_or_nothing=all_or_nothing,
+        reject_unknown=reject_unknown and shape != "columns",
     )
-
-
-def _scored(model: Model, shape: str, data) -> dict:
+    answer = {"model": name, "version": version, "request_id": request_id()}
     if shape == "record":
-        return {"result": model.score(data)}
-    result = model.score_batch(data)
-    return payloads.records_body(result) if shape == "records" else payloads.columns_body(result)
+        if result.errors:
+            raise InvalidInputError([e for _, e in result.errors])
+        return json_response({**answer, "result": result.records()[0]})
+    body = payloads.records_body(result) if shape == "records" else payloads.columns_body(result)
+    return json_response({**answer, **body})
 
 
-def _read_body(settings: Settings) -> bytes:
-    length = bottle.request.content_length
-    if length > settings.max_body_bytes:
-        raise payloads.PayloadTooLargeError(
-            f"The body has {length} bytes; at most {settings.max_body_bytes} are allowed."
+def _flag(query, name: str) -> bool:
+    value = query.get(name, "false").lower()
+    if value not in ("true", "false", "1", "0"):
+        raise payloads.PayloadError(
+            f"Query parameter '{name}' must be true or false; got {value!r}.", field=name
         )
-    return bottle.request.body.read(settings.max_body_bytes + 1)
-
-
-def _json(value: dict) -> str:
-    bottle.response.content_type = "application/json"
-    return json.dumps(value, allow_nan=False)
-
-
-def _request_id() -> str:
-    given = bottle.request.get_header("X-Request-Id", "")
-    return given if 0 < len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
+    return value in ("true", "1")
 
 
 def _errors_as_json(callback):
-    """Bottle plugin: a request id on every answer, PmmlkitError as its status and JSON body."""
+    """Bottle plugin: a PmmlkitError becomes its status and the JSON error body."""
 
     def wrapper(*args, **kwargs):
-        request_id = _request_id()
-        bottle.response.set_header("X-Request-Id", request_id)
         try:
             return callback(*args, **kwargs)
         except PmmlkitError as error:
-            return _error_response(error, request_id)
+            return error_response(error)
 
     return wrapper
 
 
-def _error_response(error: PmmlkitError, request_id: str) -> str:
+def error_response(error: PmmlkitError) -> str:
     bottle.response.status = error.status
+    note(error=error.code)
     body = error.to_dict()
-    body["error"]["request_id"] = request_id
-    if error.status >= 500 and not isinstance(error, InvalidInputError):
-        _log.error("request %s failed: %s: %s", request_id, error.code, error.message)
-    return _json(body)
+    body["error"]["request_id"] = request_id()
+    if error.status >= 500 and not isinstance(error, (InvalidInputError, RequestTimeoutError)):
+        _log.error("request %s failed: %s: %s", request_id(), error.code, error.message)
+    return json_response(body)
 
 
 def _bottle_error(error: bottle.HTTPError) -> str:
@@ -176,5 +206,7 @@ def _bottle_error(error: bottle.HTTPError) -> str:
         "not_found": f"No endpoint {bottle.request.method} {bottle.request.path}.",
         "method_not_allowed": f"{bottle.request.method} is not allowed on {bottle.request.path}.",
     }.get(code, "The server failed to answer; the server log has the details.")
-    bottle.response.content_type = "application/json"
-    return json.dumps({"error": {"code": code, "message": message}})
+    note(error=code)
+    if openscoring_api.is_compat_path(bottle.request.path):
+        return openscoring_api.error_body(error.status_code, error.status_line.split(" ", 1)[1])
+    return json_response({"error": {"code": code, "message": message, "request_id": request_id()}})

@@ -10,30 +10,41 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import TextIO
 
-from .engine import BatchResult, Field
+from .engine import BatchResult, Field, unknown_field_errors
 from .errors import FieldError, InvalidInputError
 
 
-def read_columns(stream: TextIO, fields: Iterable[Field]) -> dict[str, list]:
-    """The CSV's columns that the model uses, typed by its schema."""
-    reader = csv.reader(stream)
-    header = next(reader, None)
-    if not header:
+def read_columns(
+    stream: TextIO,
+    fields: Iterable[Field],
+    known: Collection[str] | None = None,
+    **dialect,
+) -> dict[str, list]:
+    """The CSV's columns that the model uses, typed by its schema. With ``known``, a header
+    column not in it is an ``unknown_field`` error. ``dialect``: csv.reader's format keywords
+    (delimiter, quotechar)."""
+    rows = list(csv.reader(stream, **dialect))
+    if not rows or not rows[0]:
         raise InvalidInputError(
             [FieldError(None, "invalid_csv", "The CSV input is empty; expected a header row.")]
         )
-    rows = list(reader)
+    unknown = [] if known is None else unknown_field_errors(rows[0], known)
+    if unknown:
+        raise InvalidInputError(unknown)
+    return typed_columns(rows[0], rows[1:], fields)
+
+
+def typed_columns(header: list[str], rows: list[list[str]], fields: Iterable[Field]) -> dict:
+    """The columns of parsed CSV rows that the model uses, each cell typed by the schema."""
     wanted = {f.name: f for f in fields}
-    columns = {}
-    for index, name in enumerate(header):
-        if name in wanted:
-            columns[name] = [
-                _cell(wanted[name], row[index] if index < len(row) else "") for row in rows
-            ]
-    return columns
+    return {
+        name: [_cell(wanted[name], row[index] if index < len(row) else "") for row in rows]
+        for index, name in enumerate(header)
+        if name in wanted
+    }
 
 
 def _cell(spec: Field, text: str):
@@ -47,12 +58,18 @@ def _cell(spec: Field, text: str):
         return text
 
 
-def write_results(stream: TextIO, result: BatchResult) -> None:
-    writer = csv.writer(stream, lineterminator="\n")
-    writer.writerow(list(result.columns))
-    for record in result.records():
-        cells = [] if record is None else [_text(v) for v in record.values()]
-        writer.writerow(cells or [""] * len(result.columns))
+def write_results(
+    stream: TextIO, result: BatchResult, ids: tuple[str, list] | None = None, **dialect
+) -> None:
+    """One row per input row: the result fields, empty cells for a failed row. ``ids``: a
+    leading (name, values) column echoed from the input."""
+    writer = csv.writer(stream, lineterminator="\n", **dialect)
+    writer.writerow(([ids[0]] if ids else []) + list(result.columns))
+    for row, record in enumerate(result.records()):
+        cells = (
+            [""] * len(result.columns) if record is None else [_text(v) for v in record.values()]
+        )
+        writer.writerow(([ids[1][row]] if ids else []) + cells)
 
 
 def _text(value) -> str:

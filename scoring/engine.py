@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -205,9 +205,13 @@ class Model:
         self.source = source
         self.inputs = tuple(Field.from_java(s) for s in scorer.inputFields())
         self.outputs = tuple(Field.from_java(s) for s in scorer.resultFields())
+        self.targets = self.outputs[: len(scorer.targetFields())]  # the outputs start with them
         self.mining_function = str(scorer.miningFunction())
         self.engine_version = str(_java()["Scorer"].engineVersion())
         self.java_version = str(jpype.JClass("java.lang.System").getProperty("java.version"))
+        # A record may carry the inputs, and the target and outputs (labelled data scores as it
+        # is; those values are not used); anything else is unknown to the model.
+        self.known_fields = frozenset(f.name for f in self.inputs + self.outputs)
         algorithm = scorer.algorithmName()
         self.algorithm = None if algorithm is None else str(algorithm)
 
@@ -251,19 +255,31 @@ class Model:
             raise InvalidInputError([e for _, e in result.errors])
         return result.records()[0]
 
-    def score_batch(self, data) -> BatchResult:
-        """Scores a pandas DataFrame, a list of records (dicts) or a dict of columns."""
+    def score_batch(self, data, *, timeout: float | None = None) -> BatchResult:
+        """Scores a pandas DataFrame, a list of records (dicts) or a dict of columns; with a
+        ``timeout`` (seconds), a batch that takes longer raises RequestTimeoutError."""
         columns, n_rows, bad_rows = _columns_of(data, [f.name for f in self.inputs])
         java = _java()
         names = [f.name for f in self.inputs if f.name in columns]
         java_columns = [_java_column(f, columns[f.name]) for f in self.inputs if f.name in columns]
         try:
             batch = self._scorer.scoreColumns(
-                java["String[]"](names), java["Object[]"](java_columns)
+                java["String[]"](names),
+                java["Object[]"](java_columns),
+                0 if timeout is None else max(1, int(timeout * 1000)),
             )
         except jpype.JException as error:
             raise _translate(error) from None
         return _batch_result(batch, self.outputs, n_rows, bad_rows)
+
+
+def unknown_field_errors(names: Iterable, known: frozenset[str]) -> list[FieldError]:
+    """An ``unknown_field`` error for each name not in ``known`` (a model's ``known_fields``)."""
+    return [
+        FieldError(str(n), "unknown_field", f"Field '{n}' is not a field of this model.")
+        for n in names
+        if n not in known
+    ]
 
 
 def _not_a_record(value) -> FieldError:

@@ -82,6 +82,20 @@ class AliasNotFoundError(ModelNotFoundError):
     code = "alias_not_found"
 
 
+class ModelNotReadyError(PmmlkitError):
+    """A reference whose version failed to load, with no earlier version to serve instead."""
+
+    code = "model_not_ready"
+    status = 503
+
+
+class RequestTimeoutError(PmmlkitError, TimeoutError):
+    """A request that took longer than ``request_timeout`` to arrive or to score."""
+
+    code = "timeout"
+    status = 503
+
+
 class InvalidModelError(PmmlkitError, ValueError):
     """A PMML document that cannot be served: not PMML, unsupported, or failing its verification."""
 
@@ -165,6 +179,7 @@ _BY_CODE = {
     "verification_failed": InvalidModelError,
     "checksum_mismatch": ChecksumMismatchError,
     "invalid_store": StoreError,
+    "timeout": RequestTimeoutError,
 }
 
 

@@ -6,13 +6,18 @@ from __future__ import annotations
 import io
 import json
 import math
+import time
+from collections import Counter
 from collections.abc import Mapping
 
+import bottle
 import numpy as np
 
 from . import csv_format
-from .engine import BatchResult, Model
-from .errors import FieldError, InvalidInputError, PmmlkitError
+from .engine import BatchResult, Model, unknown_field_errors
+from .errors import FieldError, InvalidInputError, PmmlkitError, RequestTimeoutError
+from .observe import note, started
+from .settings import Settings
 
 
 class PayloadError(PmmlkitError, ValueError):
@@ -25,6 +30,44 @@ class PayloadError(PmmlkitError, ValueError):
 class PayloadTooLargeError(PmmlkitError):
     code = "payload_too_large"
     status = 413
+
+
+class BatchRejectedError(PmmlkitError, ValueError):
+    """An ``all_or_nothing`` batch with at least one record that cannot be scored."""
+
+    code = "invalid_input"
+    status = 422
+
+    def __init__(self, result: BatchResult):
+        failed = len(result.errors_by_row())
+        super().__init__(
+            f"{failed} of {result.n_rows} records cannot be scored; with all_or_nothing, none "
+            "was scored."
+        )
+        self.errors = result.errors
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body["error"]["errors"] = [{"index": row, **e.to_dict()} for row, e in self.errors]
+        return body
+
+
+def read_body(settings: Settings) -> bytes:
+    """The request body, refused with 413 above ``max_body_bytes``."""
+    length = bottle.request.content_length
+    if length > settings.max_body_bytes:
+        raise PayloadTooLargeError(
+            f"The body has {length} bytes; at most {settings.max_body_bytes} are allowed."
+        )
+    body = bottle.request.body.read(settings.max_body_bytes + 1)
+    if len(body) > settings.max_body_bytes:  # chunked bodies carry no Content-Length
+        raise PayloadTooLargeError(f"The body has more than {settings.max_body_bytes} bytes.")
+    return body
+
+
+def json_response(value: dict) -> str:
+    bottle.response.content_type = "application/json"
+    return json.dumps(value, allow_nan=False)
 
 
 def _refuse_constant(text: str):
@@ -81,12 +124,34 @@ def _kind(value) -> str:
     )
 
 
-def csv_columns(body: bytes, model: Model, max_records: int) -> dict:
+def with_unknown_fields(result: BatchResult, records: list, known: frozenset[str]) -> BatchResult:
+    """The batch result with an ``unknown_field`` error for each record field the model does not
+    know; such a record counts as failed."""
+    extra = [
+        (row, error)
+        for row, record in enumerate(records)
+        if isinstance(record, Mapping)
+        for error in unknown_field_errors(record, known)
+    ]
+    if not extra:
+        return result
+    errors = sorted(result.errors + extra, key=lambda item: item[0])
+    return BatchResult(result.n_rows, result.columns, errors)
+
+
+def error_counts(result: BatchResult) -> dict[str, int]:
+    """Failed rows by the code of their first error (for the metrics)."""
+    return dict(Counter(errors[0].code for errors in result.errors_by_row().values()))
+
+
+def csv_columns(body: bytes, model: Model, max_records: int, *, reject_unknown: bool) -> dict:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise PayloadError("The CSV body must be UTF-8 text.") from None
-    columns = csv_format.read_columns(io.StringIO(text), model.inputs)
+    columns = csv_format.read_columns(
+        io.StringIO(text), model.inputs, model.known_fields if reject_unknown else None
+    )
     rows = max(map(len, columns.values()), default=0)
     if rows > max_records:
         raise PayloadTooLargeError(
@@ -117,3 +182,23 @@ def _json(value):
     if isinstance(value, np.generic):
         value = value.item()
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def score(
+    model: Model, data, settings: Settings, *, all_or_nothing: bool, reject_unknown: bool = False
+) -> BatchResult:
+    """Scores a batch within what is left of the request's time budget, applying the
+    unknown-field policy and ``all_or_nothing``; notes rows and row errors for the metrics."""
+    remaining = settings.request_timeout - (time.monotonic() - started())
+    if remaining <= 0:
+        raise RequestTimeoutError(
+            f"The request spent more than the {settings.request_timeout:g} s allowed before "
+            "scoring began."
+        )
+    result = model.score_batch(data, timeout=remaining)
+    if reject_unknown:
+        result = with_unknown_fields(result, data, model.known_fields)
+    note(rows=result.n_rows, row_errors=error_counts(result))
+    if all_or_nothing and result.errors:
+        raise BatchRejectedError(result)
+    return result

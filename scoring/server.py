@@ -1,41 +1,96 @@
-"""Runs the HTTP service on waitress: ``pmmlkit serve``."""
+"""Runs the HTTP service on waitress: ``pmmlkit serve``, or :class:`Service` in a program or test.
+
+with Service(Settings(store="pmml_models", port=0)).start() as service:
+    print(service.url)        # http://127.0.0.1:<port>
+"""
 
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 
 import waitress
 
 from .app import create_app
-from .registry import Registry
+from .observe import ACCESS_LOG
+from .registry import Poller, Registry
 from .settings import Settings
 from .store import ModelStore
 
 _log = logging.getLogger(__name__)
 
 
-def build_server(settings: Settings):
-    """A waitress server with every model's default version loaded (failures are logged and
-    shown by /readyz; the other models still serve)."""
-    registry = Registry(ModelStore(settings.store), settings)
-    for name, failure in registry.load_defaults().items():
-        _log.error("model %s is not ready: %s", name, failure)
-    app = create_app(settings, registry)
-    # waitress's own 413 is not JSON: let bodies through up to twice the limit, the app answers.
-    return waitress.create_server(
-        app,
-        host=settings.host,
-        port=settings.port,
-        threads=settings.threads,
-        max_request_body_size=2 * settings.max_body_bytes,
-        ident="pmmlkit",
-    )
+class Service:
+    """The store's models behind waitress, with the reload poller. Every model's default version
+    and aliases are loaded before the socket accepts requests; failures are logged and shown by
+    /readyz while the other models serve."""
+
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        self.registry = Registry(ModelStore(settings.store), settings)
+        self.registry.reload()  # logs every version that fails to load
+        # waitress's own 413 is not JSON: let bodies through up to twice the limit, the app
+        # answers. channel_timeout closes connections idle (or trickling) for request_timeout.
+        self.server = waitress.create_server(
+            create_app(settings, self.registry),
+            host=settings.host,
+            port=settings.port,
+            threads=settings.threads,
+            max_request_body_size=2 * settings.max_body_bytes,
+            channel_timeout=max(1, int(settings.request_timeout)),
+            ident="pmmlkit",
+        )
+        self.port = self.server.effective_port
+        self.url = f"http://{settings.host}:{self.port}"
+        self._poller = Poller(self.registry, settings.reload_interval)
+        self._thread: threading.Thread | None = None
+        self._closing = threading.Event()
+
+    def run(self) -> None:
+        """Serves in this thread until interrupted."""
+        self._poller.start()
+        try:
+            self.server.run()
+        finally:
+            self._poller.stop()
+
+    def start(self) -> Service:
+        """Serves on a background thread; :meth:`close` (or leaving ``with``) stops it."""
+        self._thread = threading.Thread(target=self._run_quietly, name="pmmlkit-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run_quietly(self) -> None:
+        try:
+            self.run()
+        except (OSError, ValueError):  # the loop's sockets closed under it by close()
+            if not self._closing.is_set():
+                raise
+
+    def close(self) -> None:
+        self._closing.set()
+        self._poller.stop()
+        self.server.close()
+        self.server.task_dispatcher.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+
+    def __enter__(self) -> Service:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    server = build_server(settings)
-    _log.info("serving %s on http://%s:%s", settings.store, settings.host, server.effective_port)
-    server.run()
+    access = logging.StreamHandler(sys.stdout)  # one JSON object per line, nothing around it
+    access.setFormatter(logging.Formatter("%(message)s"))
+    ACCESS_LOG.addHandler(access)
+    ACCESS_LOG.propagate = False
+    service = Service(settings)
+    _log.info("serving %s on %s", settings.store, service.url)
+    service.run()

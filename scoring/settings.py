@@ -38,9 +38,39 @@ def _bounded_int(low: int, high: int):
     return parse
 
 
+def _bounded_float(low: float, high: float):
+    def parse(value) -> float:
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"must be a number; got {value!r}") from None
+        if not low <= number <= high:
+            raise ValueError(f"must be between {low:g} and {high:g}; got {number:g}")
+        return number
+
+    return parse
+
+
+def _one_of(*choices: str):
+    def parse(value) -> str:
+        if value not in choices:
+            raise ValueError(f"must be one of {', '.join(choices)}; got {value!r}")
+        return value
+
+    return parse
+
+
 def _host(value: str) -> str:
     if not value or any(c.isspace() for c in value):
         raise ValueError(f"must be a host name or address; got {value!r}")
+    return value
+
+
+def _optional_token(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    if len(value) < 16 or any(c.isspace() for c in value):
+        raise ValueError("must be at least 16 characters without spaces")
     return value
 
 
@@ -84,6 +114,40 @@ class Settings:
     max_records: int = field(
         default=10000,
         metadata=_meta(_bounded_int(1, 1_000_000), "Most records per request; more gets 413.", "N"),
+    )
+    unknown_fields: str = field(
+        default="reject",
+        metadata=_meta(
+            _one_of("reject", "ignore"),
+            "A record field the model does not know: reject (an error naming it) or ignore.",
+            "POLICY",
+        ),
+    )
+    request_timeout: float = field(
+        default=30.0,
+        metadata=_meta(
+            _bounded_float(0.1, 3600),
+            "Seconds a request may take to arrive and to score; slower gets 503 timeout.",
+            "SECONDS",
+        ),
+    )
+    reload_interval: float = field(
+        default=2.0,
+        metadata=_meta(
+            _bounded_float(0, 3600),
+            "Seconds between checks of the store for new versions and aliases (0: only on "
+            "POST /v1/admin/reload).",
+            "SECONDS",
+        ),
+    )
+    admin_token: str | None = field(
+        default=None,
+        repr=False,
+        metadata=_meta(
+            _optional_token,
+            "Bearer token for admin calls (upload, alias, archive); without one they are refused off loopback.",
+            "TOKEN",
+        ),
     )
     jars: Path | None = field(
         default=None,

@@ -59,6 +59,13 @@ def check_name(value: object, kind: str = "model name") -> str:
     return value
 
 
+def parse_version(ref: str | int) -> int | None:
+    """The version number a reference names, or None when it is an alias."""
+    if isinstance(ref, int):
+        return ref
+    return int(ref) if _VERSION.match(ref) else None
+
+
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -171,6 +178,23 @@ class ModelStore:
             (model_dir / ".archive").mkdir(exist_ok=True)
             _rename_into(source, model_dir / ".archive" / str(version))
 
+    def retire(self, name: str) -> list[int]:
+        """Takes a whole model out of service: archives every live version (files kept whole in
+        ``.archive``, restorable) and moves its aliases to ``.archive/aliases.json``. Returns the
+        versions archived."""
+        with self._locked(name) as model_dir:
+            versions = self.versions(name)
+            if not versions:
+                raise ModelNotFoundError(f"Model '{name}' does not exist.", field="name")
+            (model_dir / ".archive").mkdir(exist_ok=True)
+            aliases = self.aliases(name)
+            if aliases:  # kept beside the archived versions, for whoever restores them
+                _write_atomic(model_dir / ".archive" / "aliases.json", _json_bytes(aliases))
+            _write_atomic(model_dir / "aliases.json", _json_bytes({}))
+            for version in versions:
+                _rename_into(model_dir / str(version), model_dir / ".archive" / str(version))
+        return versions
+
     def restore(self, name: str, version: int) -> None:
         """Brings an archived version back into service under its own number."""
         with self._locked(name) as model_dir:
@@ -186,8 +210,8 @@ class ModelStore:
     def _lookup(self, name: str, ref: str | int | None) -> int | None:
         if ref is None:
             return self.aliases(name).get(DEFAULT_ALIAS)
-        if isinstance(ref, int) or _VERSION.match(str(ref)):
-            return int(ref)
+        if parse_version(ref) is not None:
+            return parse_version(ref)
         aliases = self.aliases(name)
         if check_name(ref, "alias") not in aliases:
             raise AliasNotFoundError(

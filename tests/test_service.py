@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import http.client
 import json
-import threading
 
 import pytest
 
-from pmmlkit.scoring.server import build_server
+from pmmlkit.scoring.server import Service
 from pmmlkit.scoring.settings import Settings
 from pmmlkit.scoring.store import ModelStore
 
@@ -33,22 +32,9 @@ def service(tmp_path_factory):
         store.publish(case, (GOLDEN / case / "model.pmml").read_bytes(), CARD)
     store.publish("multiclass", (GOLDEN / "multiclass" / "model.pmml").read_bytes(), CARD)
     store.set_alias("multiclass", "production", 1)
-    server = build_server(Settings(store=root, port=0, max_body_bytes=64 * 1024, max_records=500))
-    closing = threading.Event()
-
-    def run():
-        try:
-            server.run()
-        except (OSError, ValueError):  # the loop's sockets closed under it at teardown
-            if not closing.is_set():
-                raise
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    yield server.effective_port, store
-    closing.set()
-    server.close()
-    thread.join(timeout=10)
+    settings = Settings(store=root, port=0, max_body_bytes=64 * 1024, max_records=500)
+    with Service(settings).start() as running:
+        yield running.port, store
 
 
 def call(service, method, path, body=None, content_type="application/json", headers=None):
@@ -67,7 +53,12 @@ def call(service, method, path, body=None, content_type="application/json", head
 
 def test_health_and_readiness(service):
     assert call(service, "GET", "/healthz")[:2] == (200, {"status": "ok"})
-    assert call(service, "GET", "/readyz")[:2] == (200, {"status": "ready", "failures": {}})
+    status, body, _ = call(service, "GET", "/readyz")
+    assert (status, body["status"], body["failures"]) == (200, "ready", {})
+    assert body["models"]["multiclass"] == {
+        "serving": {"default": 1, "production": 1},
+        "failures": {},
+    }
 
 
 def test_list_models_with_versions_and_aliases(service):
@@ -268,9 +259,16 @@ def test_bad_requests_get_a_4xx_and_the_json_error_body(
 
 
 def test_bottle_errors_use_the_same_body(service):
-    assert call(service, "GET", "/nope")[:2] == (
+    status, body, response = call(service, "GET", "/nope")
+    assert (status, body) == (
         404,
-        {"error": {"code": "not_found", "message": "No endpoint GET /nope."}},
+        {
+            "error": {
+                "code": "not_found",
+                "message": "No endpoint GET /nope.",
+                "request_id": response.getheader("X-Request-Id"),
+            }
+        },
     )
     status, body, _ = call(service, "DELETE", "/healthz")
     assert (status, body["error"]["code"]) == (405, "method_not_allowed")
@@ -280,6 +278,7 @@ def test_a_damaged_version_fails_readiness_but_others_serve(service):
     _, store = service
     store.publish("broken", (GOLDEN / "forest" / "model.pmml").read_bytes(), CARD)
     store.pmml_path("broken", 1).write_bytes(b"<PMML/>")
+    assert call(service, "POST", "/v1/admin/reload")[0] == 200
     status, body, _ = call(service, "GET", "/readyz")
-    assert status == 503 and body["failures"]["broken"].startswith("checksum_mismatch")
+    assert status == 503 and "checksum_mismatch" in body["failures"]["broken"]
     assert call(service, "POST", "/v1/models/multiclass/predict", {"record": SETOSA})[0] == 200

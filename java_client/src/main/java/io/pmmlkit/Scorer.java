@@ -34,6 +34,7 @@ public final class Scorer {
     private final List<InputPreparer> preparers;
     private final List<FieldSpec> inputs;
     private final List<FieldSpec> results;
+    private final int targetCount;
 
     private Scorer(String source, Evaluator evaluator) {
         this.source = source;
@@ -52,6 +53,7 @@ public final class Scorer {
             results.add(FieldSpec.of(field));
         }
         this.results = List.copyOf(results);
+        this.targetCount = evaluator.getTargetFields().size();
     }
 
     /** Loads and verifies a PMML file, plain or gzip-compressed (detected from its content). */
@@ -106,6 +108,16 @@ public final class Scorer {
         return inputs;
     }
 
+    /** The model's target fields (a model without one gets the synthetic {@code _target}). */
+    public List<FieldSpec> targetFields() {
+        return results.subList(0, targetCount);
+    }
+
+    /** The model's output fields (probabilities, node ids, ...), after the targets in {@link #resultFields()}. */
+    public List<FieldSpec> outputFields() {
+        return results.subList(targetCount, results.size());
+    }
+
     /** The result schema: target fields then output fields, named as in the PMML. */
     public List<FieldSpec> resultFields() {
         return results;
@@ -138,9 +150,24 @@ public final class Scorer {
      * Columns the model does not use are ignored; a model field without a column is missing.
      */
     public ColumnBatch scoreColumns(String[] names, Object[] columns) {
+        return scoreColumns(names, columns, 0L);
+    }
+
+    /**
+     * {@link #scoreColumns(String[], Object[])} with a time budget: when {@code timeoutMillis} is
+     * positive and the batch takes longer, scoring stops and a {@link ScoringException} with code
+     * {@code timeout} is thrown (a service answers it instead of holding a thread).
+     */
+    public ColumnBatch scoreColumns(String[] names, Object[] columns, long timeoutMillis) {
         InputColumns input = InputColumns.of(names, columns);
         ResultColumns output = new ResultColumns(results, input.rows());
+        long start = System.nanoTime();
+        long budget = timeoutMillis * 1_000_000L;
         for (int row = 0; row < input.rows(); row++) {
+            if (timeoutMillis > 0 && System.nanoTime() - start > budget) {
+                throw new ScoringException("timeout", null, "Model '" + source + "' scored " + row + " of "
+                        + input.rows() + " rows in the " + timeoutMillis + " ms allowed; the request was stopped.");
+            }
             ScoreResult result = evaluate(prepare(input.row(row)));
             output.set(row, result);
         }

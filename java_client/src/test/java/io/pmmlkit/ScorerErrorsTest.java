@@ -181,4 +181,21 @@ public class ScorerErrorsTest {
             assertEquals("Column 'f2' has 3 values; the columns before it have 2.", e.getMessage());
         }
     }
+
+    @Test
+    public void aBatchOverItsTimeBudgetStopsWithTimeout() throws Exception {
+        Scorer scorer = Scorer.load(pmml("forest"), "forest");
+        int rows = 200_000;
+        double[] f1 = new double[rows];
+        double[] f2 = new double[rows];
+        try {
+            scorer.scoreColumns(new String[] {"f1", "f2", "f3", "f4", "f5", "f6"}, new Object[] {f1, f2, f1, f2, f1, f2}, 1L);
+            fail("200000 rows of a forest scored within 1 ms");
+        } catch (ScoringException e) {
+            assertEquals("timeout", e.code());
+            assertTrue(e.getMessage(), e.getMessage().matches(
+                    "Model 'forest' scored [0-9]+ of 200000 rows in the 1 ms allowed; the request was stopped\\."));
+        }
+        assertEquals(3, scorer.scoreColumns(new String[] {"f1", "f2"}, new Object[] {new double[3], new double[3]}, 60_000L).rows());
+    }
 }

@@ -1,0 +1,155 @@
+"""What the service tells about itself: request ids, one JSON access-log line per request, and
+Prometheus metrics.
+
+:class:`Observed` wraps the WSGI app, so it sees every request, Bottle's own 404/405 included.
+Handlers say which model, version and how many rows through :func:`note`; the error handlers say
+the error code the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import uuid
+
+import bottle
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+
+ACCESS_LOG = logging.getLogger("pmmlkit.access")
+_NOTE = "pmmlkit.note"
+_LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+def note(**facts) -> None:
+    """Records facts about the current request (model, version, rows, error) for the log and
+    the metrics."""
+    bottle.request.environ.setdefault(_NOTE, {}).update(facts)
+
+
+def request_id() -> str:
+    return bottle.request.environ.get("pmmlkit.request_id", "")
+
+
+def started() -> float:
+    """When the app received the current request (time.monotonic())."""
+    return bottle.request.environ.get("pmmlkit.start", time.monotonic())
+
+
+class Metrics:
+    """The service's Prometheus metrics, in a registry of their own (one per app)."""
+
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "pmmlkit_requests",
+            "HTTP requests answered, by route and status.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "pmmlkit_errors",
+            "Error answers by error code.",
+            ["code"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "pmmlkit_predict_duration_seconds",
+            "Time to answer a scoring request, by model and version.",
+            ["model", "version"],
+            buckets=_LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.rows = Counter(
+            "pmmlkit_rows_scored",
+            "Rows scored (failed rows included), by model and version.",
+            ["model", "version"],
+            registry=self.registry,
+        )
+        self.row_errors = Counter(
+            "pmmlkit_row_errors",
+            "Rows that could not be scored, by model, version and the first error code.",
+            ["model", "version", "code"],
+            registry=self.registry,
+        )
+
+    def exposition(self) -> bytes:
+        return generate_latest(self.registry)
+
+
+class Observed:
+    """WSGI middleware: request id in and out, timing, access log, metrics."""
+
+    def __init__(self, app, metrics: Metrics, headers_for=lambda path: []):
+        self.app = app
+        self.metrics = metrics
+        self.headers_for = headers_for  # path -> extra response headers
+
+    def __call__(self, environ, start_response):
+        start = time.monotonic()
+        given = environ.get("HTTP_X_REQUEST_ID", "")
+        rid = given if 0 < len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
+        environ["pmmlkit.request_id"] = rid
+        environ["pmmlkit.start"] = start
+        status_seen = []
+
+        def respond(status, headers, exc_info=None):
+            status_seen.append(int(status.split(" ", 1)[0]))
+            headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
+            extra = [("X-Request-Id", rid), *self.headers_for(environ.get("PATH_INFO", ""))]
+            return start_response(status, [*headers, *extra], exc_info)
+
+        try:
+            body = self.app(environ, respond)
+        except BaseException:
+            self._record(environ, 500, start)
+            raise
+        return _Finally(body, lambda: self._record(environ, status_seen[-1], start))
+
+    def _record(self, environ, status: int, start: float) -> None:
+        duration = time.monotonic() - start
+        facts = environ.get(_NOTE, {})
+        route = environ.get("bottle.route")
+        rule = route.rule if route is not None else "unmatched"
+        self.metrics.requests.labels(rule, str(status)).inc()
+        if "error" in facts:
+            self.metrics.errors.labels(facts["error"]).inc()
+        if "model" in facts and "version" in facts:
+            labels = (facts["model"], str(facts["version"]))
+            self.metrics.latency.labels(*labels).observe(duration)
+            self.metrics.rows.labels(*labels).inc(facts.get("rows", 0))
+            for code, count in facts.get("row_errors", {}).items():
+                self.metrics.row_errors.labels(*labels, code).inc(count)
+        if ACCESS_LOG.isEnabledFor(logging.INFO):
+            line = {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "request_id": environ["pmmlkit.request_id"],
+                "method": environ.get("REQUEST_METHOD"),
+                "path": environ.get("PATH_INFO"),
+                "status": status,
+                "duration_ms": round(duration * 1000, 3),
+                "model": facts.get("model"),
+                "version": facts.get("version"),
+                "rows": facts.get("rows"),
+                "error": facts.get("error"),
+                "client": environ.get("REMOTE_ADDR"),
+            }
+            ACCESS_LOG.info(json.dumps(line))
+
+
+class _Finally:
+    """A WSGI body that runs ``then`` once the server has sent it (PEP 3333's close())."""
+
+    def __init__(self, body, then):
+        self._body = body
+        self._then = then
+
+    def __iter__(self):
+        return iter(self._body)
+
+    def close(self):
+        try:
+            if hasattr(self._body, "close"):
+                self._body.close()
+        finally:
+            self._then()
