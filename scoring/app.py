@@ -136,7 +136,12 @@ def _predict(registry: Registry, settings: Settings, name: str, ref):
     bottle.response.set_header("X-Model-Version", str(version))
     all_or_nothing = _flag(bottle.request.query, "all_or_nothing")
     reject_unknown = settings.unknown_fields == "reject"
-    if bottle.request.content_type.split(";")[0].strip().lower() == "text/csv":
+    media_type = bottle.request.content_type.split(";")[0].strip().lower()
+    if media_type not in ("", "application/json", "text/csv"):
+        raise payloads.UnsupportedMediaTypeError(
+            f"Content-Type {media_type} is not taken here; send application/json or text/csv."
+        )
+    if media_type == "text/csv":
         columns = payloads.csv_columns(
             body, model, settings.max_records, reject_unknown=reject_unknown
         )

@@ -27,6 +27,11 @@ class PayloadError(PmmlkitError, ValueError):
     status = 400
 
 
+class UnsupportedMediaTypeError(PmmlkitError):
+    code = "unsupported_media_type"
+    status = 415
+
+
 class PayloadTooLargeError(PmmlkitError):
     code = "payload_too_large"
     status = 413
@@ -74,11 +79,25 @@ def _refuse_constant(text: str):
     raise PayloadError(f"The body is not valid JSON: {text} is not a number JSON allows.")
 
 
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise PayloadError(f"The body is not valid JSON for scoring: {text} is out of range.")
+    return value
+
+
+def _integer(text: str) -> int | float:
+    value = int(text)
+    return value if abs(value) < 2**53 else _finite(text)  # beyond exact: a float, or refused
+
+
 def parse_json(body: bytes) -> dict:
     if not body:
         raise PayloadError("The body is empty; expected a JSON object.")
     try:
-        value = json.loads(body, parse_constant=_refuse_constant)
+        value = json.loads(
+            body, parse_constant=_refuse_constant, parse_float=_finite, parse_int=_integer
+        )
     except (ValueError, RecursionError) as error:
         if isinstance(error, PayloadError):
             raise

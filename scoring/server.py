@@ -6,11 +6,14 @@ with Service(Settings(store="pmml_models", port=0)).start() as service:
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import threading
 
 import waitress
+from waitress.channel import HTTPChannel
+from waitress.task import ErrorTask
 
 from .app import create_app
 from .observe import ACCESS_LOG
@@ -19,6 +22,7 @@ from .settings import Settings
 from .store import ModelStore
 
 _log = logging.getLogger(__name__)
+_WAITRESS_CODES = {400: "bad_request", 413: "payload_too_large", 431: "headers_too_large"}
 
 
 class Service:
@@ -30,17 +34,18 @@ class Service:
         self.settings = settings
         self.registry = Registry(ModelStore(settings.store), settings)
         self.registry.reload()  # logs every version that fails to load
-        # waitress's own 413 is not JSON: let bodies through up to twice the limit, the app
-        # answers. channel_timeout closes connections idle (or trickling) for request_timeout.
+        # waitress refuses a body over the limit before reading it (its answer made JSON by
+        # _JsonErrorChannel); channel_timeout closes connections idle or trickling that long.
         self.server = waitress.create_server(
             create_app(settings, self.registry),
             host=settings.host,
             port=settings.port,
             threads=settings.threads,
-            max_request_body_size=2 * settings.max_body_bytes,
+            max_request_body_size=settings.max_body_bytes,
             channel_timeout=max(1, int(settings.request_timeout)),
             ident="pmmlkit",
         )
+        self.server.channel_class = _JsonErrorChannel
         self.port = self.server.effective_port
         self.url = f"http://{settings.host}:{self.port}"
         self._poller = Poller(self.registry, settings.reload_interval)
@@ -81,6 +86,29 @@ class Service:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+class _JsonErrorTask(ErrorTask):
+    """waitress's own error answers (a body over the limit, malformed HTTP) in the one JSON
+    error body."""
+
+    def execute(self):
+        error = self.request.error
+        code = _WAITRESS_CODES.get(error.code, "internal_error")
+        message = {
+            "payload_too_large": "The body is larger than the "
+            f"{self.channel.server.adj.max_request_body_size} bytes allowed.",
+        }.get(code, f"{error.reason}: {error.body}.")
+        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        self.status = f"{error.code} {error.reason}"
+        self.response_headers.append(("Content-Type", "application/json"))
+        self.set_close_on_finish()
+        self.content_length = len(body)
+        self.write(body)
+
+
+class _JsonErrorChannel(HTTPChannel):
+    error_task_class = _JsonErrorTask
 
 
 def serve(settings: Settings) -> None:
