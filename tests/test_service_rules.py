@@ -1,0 +1,187 @@
+"""Input rules and what the service tells about itself, against a live server with the default
+limits: unknown fields, all_or_nothing, media types, numbers JSON cannot carry, 100 MB bodies, a
+million records, /metrics and the JSON access log."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+import socket
+
+import pytest
+
+from pmmlkit.scoring.observe import ACCESS_LOG
+from pmmlkit.scoring.server import Service
+from pmmlkit.scoring.settings import Settings
+from pmmlkit.scoring.store import ModelStore
+
+from .golden_cases import GOLDEN
+from .test_service import CARD, SETOSA, call
+
+PREDICT = "/v1/models/iris/predict"
+BAD = {**SETOSA, "petal_width": 9.0}
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    root = tmp_path_factory.mktemp("store")
+    store = ModelStore(root)
+    store.publish("iris", (GOLDEN / "multiclass" / "model.pmml").read_bytes(), CARD)
+    with Service(Settings(store=root, port=0)).start() as running:
+        yield running.port, store
+
+
+@pytest.fixture(scope="module")
+def lenient(tmp_path_factory):
+    root = tmp_path_factory.mktemp("store")
+    ModelStore(root).publish("iris", (GOLDEN / "multiclass" / "model.pmml").read_bytes(), CARD)
+    with Service(Settings(store=root, port=0, unknown_fields="ignore")).start() as running:
+        yield running.port, None
+
+
+def test_unknown_fields_are_reported_with_the_other_problems(service):
+    record = {**SETOSA, "petal_width": None, "colour": "blue", "size": 3}
+    status, body, _ = call(service, "POST", PREDICT, {"record": record})
+    assert status == 422
+    assert [(e["field"], e["code"]) for e in body["error"]["errors"]] == [
+        ("petal_width", "missing_field"),
+        ("colour", "unknown_field"),
+        ("size", "unknown_field"),
+    ]
+    status, body, _ = call(service, "POST", PREDICT, {"records": [SETOSA, {**SETOSA, "x": 1}]})
+    assert status == 200 and body["results"][1] is None
+    assert body["errors"] == [
+        {
+            "index": 1,
+            "field": "x",
+            "code": "unknown_field",
+            "message": "Field 'x' is not a field of this model.",
+        }
+    ]
+    status, body, _ = call(service, "POST", PREDICT, {"columns": {"x": [1]}})
+    assert (status, body["error"]["field"]) == (422, "x")
+    status, _, _response = call(service, "POST", PREDICT, "sepal_length,x\n5.1,1\n", "text/csv")
+    assert status == 422
+
+
+def test_the_target_and_outputs_are_not_unknown(service):
+    record = {**SETOSA, "species": "setosa", "probability(setosa)": 1.0}
+    assert call(service, "POST", PREDICT, {"record": record})[0] == 200
+
+
+def test_ignore_policy_scores_records_with_extra_fields(lenient):
+    status, body, _ = call(lenient, "POST", PREDICT, {"record": {**SETOSA, "colour": "blue"}})
+    assert (status, body["result"]["species"]) == (200, "setosa")
+
+
+def test_all_or_nothing_refuses_the_whole_batch(service):
+    records = [SETOSA, BAD, SETOSA, {**SETOSA, "sepal_length": "long"}]
+    status, body, _ = call(service, "POST", PREDICT + "?all_or_nothing=true", {"records": records})
+    assert status == 422 and body["error"]["code"] == "invalid_input"
+    assert [(e["index"], e["code"]) for e in body["error"]["errors"]] == [
+        (1, "out_of_range"),
+        (3, "invalid_type"),
+    ]
+    assert body["error"]["message"].startswith("2 of 4 records cannot be scored")
+    status, body, _ = call(service, "POST", PREDICT + "?all_or_nothing=true", {"records": [SETOSA]})
+    assert status == 200 and body["errors"] == []
+    status, body, _ = call(service, "POST", PREDICT + "?all_or_nothing=maybe", {"records": []})
+    assert (status, body["error"]["field"]) == (400, "all_or_nothing")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "code"),
+    [
+        (b'{"record": {}}', "text/plain", 415, "unsupported_media_type"),
+        (b'{"record": {"sepal_length": 1e400}}', "application/json", 400, "invalid_body"),
+        (b'{"record": {"sepal_length": -Infinity}}', "application/json", 400, "invalid_body"),
+        (
+            b'{"record": {"sepal_length": 1' + b"0" * 400 + b"}}",
+            "application/json",
+            400,
+            "invalid_body",
+        ),
+        (b'{"record": {"sepal_length": "1e400"}}', "application/json", 422, "invalid_type"),
+        (b"\xff\xfe", "text/csv", 400, "invalid_body"),
+    ],
+    ids=["content-type", "huge-float", "infinity", "huge-int", "huge-string", "csv-not-utf8"],
+)
+def test_numbers_and_media_types_json_cannot_carry(service, body, content_type, status, code):
+    got, error, _ = call(service, "POST", PREDICT, body, content_type)
+    assert (got, error["error"]["code"]) == (status, code)
+
+
+def test_an_unknown_category_is_an_error_of_its_field(service):
+    _port, store = service
+    store.publish("loans", (GOLDEN / "logistic_mixed" / "model.pmml").read_bytes(), CARD)
+    call(service, "POST", "/v1/admin/reload")
+    record = {"color": "mauve", "region": "west", "age": 40, "income": 50.0, "score": 0.5}
+    status, body, _ = call(service, "POST", "/v1/models/loans/predict", {"record": record})
+    assert (status, body["error"]["field"], body["error"]["code"]) == (
+        422,
+        "color",
+        "invalid_value",
+    )
+
+
+def test_a_100_mb_body_is_refused_before_it_is_read(service):
+    port, _ = service
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=30) as sock:
+        head = (
+            f"POST {PREDICT} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {100 << 20}\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b"[" * 65536)
+        response = http.client.HTTPResponse(sock)
+        response.begin()
+        body = json.loads(response.read())
+    assert (response.status, body["error"]["code"]) == (413, "payload_too_large")
+    assert call(service, "GET", "/healthz")[0] == 200
+
+
+def test_a_million_records_are_refused_with_a_clear_message(service):
+    status, body, _ = call(service, "POST", PREDICT, {"records": [{}] * 1_000_000})
+    assert status == 413
+    assert body["error"]["message"] == (
+        "The request has 1000000 records; at most 10000 are allowed per request."
+    )
+
+
+def test_metrics_count_requests_errors_rows_and_latency(service):
+    call(service, "POST", PREDICT, {"records": [SETOSA, SETOSA, BAD]})
+    call(service, "POST", "/v1/models/nope/predict", {"record": {}})
+    status, text, response = call(service, "GET", "/metrics")
+    assert status == 200 and response.getheader("Content-Type").startswith("text/plain")
+    samples = {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+    assert samples['pmmlkit_rows_scored_total{model="iris",version="1"}'] >= 3
+    assert samples['pmmlkit_row_errors_total{code="out_of_range",model="iris",version="1"}'] >= 1
+    assert samples['pmmlkit_errors_total{code="model_not_found"}'] >= 1
+    assert samples['pmmlkit_predict_duration_seconds_count{model="iris",version="1"}'] >= 1
+    route = 'pmmlkit_requests_total{route="/v1/models/<name>/predict",status="200"}'
+    assert samples[route] >= 1
+
+
+def test_every_request_gets_one_json_access_log_line(service, caplog):
+    caplog.set_level(logging.INFO, logger=ACCESS_LOG.name)
+    _status, _, response = call(
+        service, "POST", PREDICT, {"records": [SETOSA] * 3}, headers={"X-Request-Id": "abc-123"}
+    )
+    assert response.getheader("X-Request-Id") == "abc-123"
+    call(service, "GET", "/no/such/page")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == ACCESS_LOG.name]
+    scored = next(line for line in lines if line["request_id"] == "abc-123")
+    assert {k: scored[k] for k in ("method", "path", "status", "model", "version", "rows")} == {
+        "method": "POST",
+        "path": PREDICT,
+        "status": 200,
+        "model": "iris",
+        "version": 1,
+        "rows": 3,
+    }
+    assert scored["duration_ms"] > 0
+    assert any(line["status"] == 404 and line["error"] == "not_found" for line in lines)
