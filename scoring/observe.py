@@ -14,7 +14,13 @@ import time
 import uuid
 
 import bottle
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 
 ACCESS_LOG = logging.getLogger("pmmlkit.access")
 _NOTE = "pmmlkit.note"
@@ -40,6 +46,7 @@ class Metrics:
     """The service's Prometheus metrics, in a registry of their own (one per app)."""
 
     def __init__(self):
+        disable_created_metrics()  # no *_created series: they double the output for nothing
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "pmmlkit_requests",

@@ -145,7 +145,8 @@ class Settings:
         repr=False,
         metadata=_meta(
             _optional_token,
-            "Bearer token for admin calls (upload, alias, archive); without one they are refused off loopback.",
+            "Bearer token for admin calls (upload, alias, archive, reload); without one they are "
+            "refused off loopback. Prefer the variable: flags show in ps.",
             "TOKEN",
         ),
     )
