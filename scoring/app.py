@@ -142,19 +142,20 @@ def _predict(registry: Registry, settings: Settings, name: str, ref):
             f"Content-Type {media_type} is not taken here; send application/json or text/csv."
         )
     if media_type == "text/csv":
-        columns = payloads.csv_columns(
+        columns, unknown = payloads.csv_columns(
             body, model, settings.max_records, reject_unknown=reject_unknown
         )
         result = payloads.score(model, columns, settings, all_or_nothing=all_or_nothing)
         bottle.response.content_type = "text/csv; charset=utf-8"
         bottle.response.set_header("X-Failed-Rows", str(len(result.errors_by_row())))
+        if unknown and settings.unknown_fields == "warn":
+            bottle.response.set_header("X-Unknown-Fields", ",".join(unknown))
         return payloads.csv_body(result)
     shape, data = payloads.batch_of(payloads.parse_json(body), settings.max_records)
-    if shape == "columns" and reject_unknown:
-        unknown = [n for n in data if n not in model.known_fields]
-        if unknown:
-            raise InvalidInputError(unknown_field_errors(unknown, model.known_fields))
     records = [data] if shape == "record" else data
+    unknown = payloads.unknown_counts(data if shape == "columns" else records, model.known_fields)
+    if unknown and reject_unknown and shape == "columns":
+        raise InvalidInputError(unknown_field_errors(unknown, model.known_fields))
     result = payloads.score(
         model,
         records,
@@ -166,9 +167,16 @@ def _predict(registry: Registry, settings: Settings, name: str, ref):
     if shape == "record":
         if result.errors:
             raise InvalidInputError([e for _, e in result.errors])
-        return json_response({**answer, "result": result.records()[0]})
-    body = payloads.records_body(result) if shape == "records" else payloads.columns_body(result)
-    return json_response({**answer, **body})
+        answer["result"] = result.records()[0]
+    else:
+        answer.update(
+            payloads.records_body(result) if shape == "records" else payloads.columns_body(result)
+        )
+    if unknown and settings.unknown_fields == "warn":
+        answer["warnings"] = payloads.unknown_warnings(
+            unknown, 1 if shape == "columns" else len(records)
+        )
+    return json_response(answer)
 
 
 def _flag(query, name: str) -> bool:

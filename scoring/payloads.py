@@ -3,6 +3,7 @@ columns) and CSV, with the limits and the one error body."""
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import math
@@ -163,7 +164,11 @@ def error_counts(result: BatchResult) -> dict[str, int]:
     return dict(Counter(errors[0].code for errors in result.errors_by_row().values()))
 
 
-def csv_columns(body: bytes, model: Model, max_records: int, *, reject_unknown: bool) -> dict:
+def csv_columns(
+    body: bytes, model: Model, max_records: int, *, reject_unknown: bool
+) -> tuple[dict, list[str]]:
+    """The model's input columns of a CSV body, and the header's columns the model does not know
+    (with ``reject_unknown``, those are an error instead)."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
@@ -176,7 +181,36 @@ def csv_columns(body: bytes, model: Model, max_records: int, *, reject_unknown: 
         raise PayloadTooLargeError(
             f"The request has {rows} records; at most {max_records} are allowed per request."
         )
-    return columns
+    header = next(csv.reader(io.StringIO(text)), [])
+    return columns, [name for name in header if name not in model.known_fields]
+
+
+def unknown_counts(data, known: frozenset[str]) -> dict[str, int]:
+    """Field names the model does not know, with the number of records carrying each: ``data``
+    is a list of records or a dict of columns (a column counts once)."""
+    if isinstance(data, Mapping):
+        return {name: 1 for name in data if name not in known}
+    counts = Counter(
+        name
+        for record in data
+        if isinstance(record, Mapping)
+        for name in record
+        if name not in known
+    )
+    return dict(counts)
+
+
+def unknown_warnings(unknown: dict[str, int], records: int) -> list[dict]:
+    """The ``warnings`` of an answer that ignored unknown fields (policy ``warn``)."""
+    return [
+        {
+            "field": name,
+            "code": "unknown_field",
+            "message": f"Field '{name}' is not a field of this model; ignored (in {count} of "
+            f"{records} records).",
+        }
+        for name, count in unknown.items()
+    ]
 
 
 def csv_body(result: BatchResult) -> str:

@@ -116,10 +116,12 @@ class Settings:
         metadata=_meta(_bounded_int(1, 1_000_000), "Most records per request; more gets 413.", "N"),
     )
     unknown_fields: str = field(
-        default="reject",
+        default="warn",
         metadata=_meta(
-            _one_of("reject", "ignore"),
-            "A record field the model does not know: reject (an error naming it) or ignore.",
+            _one_of("warn", "reject", "ignore"),
+            "A record field the model does not know (say a training column the model never "
+            "used): warn (scored, named in the answer's warnings), reject (an error naming it) "
+            "or ignore.",
             "POLICY",
         ),
     )

@@ -28,16 +28,17 @@ def service(tmp_path_factory):
     root = tmp_path_factory.mktemp("store")
     store = ModelStore(root)
     store.publish("iris", (GOLDEN / "multiclass" / "model.pmml").read_bytes(), CARD)
-    with Service(Settings(store=root, port=0)).start() as running:
+    with Service(Settings(store=root, port=0, unknown_fields="reject")).start() as running:
         yield running.port, store
 
 
-@pytest.fixture(scope="module")
-def lenient(tmp_path_factory):
+@pytest.fixture(scope="module", params=["warn", "ignore"])
+def lenient(tmp_path_factory, request):
     root = tmp_path_factory.mktemp("store")
     ModelStore(root).publish("iris", (GOLDEN / "multiclass" / "model.pmml").read_bytes(), CARD)
-    with Service(Settings(store=root, port=0, unknown_fields="ignore")).start() as running:
-        yield running.port, None
+    settings = Settings(store=root, port=0, unknown_fields=request.param)
+    with Service(settings).start() as running:
+        yield running.port, request.param
 
 
 def test_unknown_fields_are_reported_with_the_other_problems(service):
@@ -70,9 +71,25 @@ def test_the_target_and_outputs_are_not_unknown(service):
     assert call(service, "POST", PREDICT, {"record": record})[0] == 200
 
 
-def test_ignore_policy_scores_records_with_extra_fields(lenient):
-    status, body, _ = call(lenient, "POST", PREDICT, {"record": {**SETOSA, "colour": "blue"}})
-    assert (status, body["result"]["species"]) == (200, "setosa")
+def test_warn_and_ignore_policies_score_records_with_extra_fields(lenient):
+    _, policy = lenient
+    extra = {**SETOSA, "colour": "blue"}
+    status, body, _ = call(lenient, "POST", PREDICT, {"records": [extra, extra, SETOSA]})
+    assert (status, [r["species"] for r in body["results"]]) == (200, ["setosa"] * 3)
+    warnings = [
+        {
+            "field": "colour",
+            "code": "unknown_field",
+            "message": "Field 'colour' is not a field of this model; ignored (in 2 of 3 records).",
+        }
+    ]
+    assert body.get("warnings") == (warnings if policy == "warn" else None)
+    status, text, response = call(
+        lenient, "POST", PREDICT, "sepal_length,colour\n5.1,x\n", "text/csv"
+    )
+    assert status == 200
+    assert response.getheader("X-Unknown-Fields") == ("colour" if policy == "warn" else None)
+    assert response.getheader("X-Failed-Rows") == "1"  # the missing fields, not the colour
 
 
 def test_all_or_nothing_refuses_the_whole_batch(service):
