@@ -84,7 +84,7 @@ def test_warn_and_ignore_policies_score_records_with_extra_fields(lenient):
         }
     ]
     assert body.get("warnings") == (warnings if policy == "warn" else None)
-    status, text, response = call(
+    status, _text, response = call(
         lenient, "POST", PREDICT, "sepal_length,colour\n5.1,x\n", "text/csv"
     )
     assert status == 200
