@@ -215,3 +215,11 @@ def test_a_strict_domain_refuses_missing_and_out_of_range_values(golden_model):
             "message": "Field 'petal_width' must be within [0.1, 2.5]; got 9.5.",
         },
     ]
+
+
+def test_a_batch_over_its_time_budget_raises_timeout(golden_model):
+    model = golden_model("forest")
+    columns = {f.name: np.zeros(200_000) for f in model.inputs}
+    with pytest.raises(errors.RequestTimeoutError, match=r"scored \d+ of 200000 rows in the 1 ms"):
+        model.score_batch(columns, timeout=0.001)
+    assert model.score_batch({f.name: np.zeros(3) for f in model.inputs}, timeout=60).n_rows == 3
