@@ -180,16 +180,22 @@ class BatchResult:
         """One dict of result values per row; None for a row that failed."""
         failed = self.errors_by_row()
         names = list(self.columns)
-        return [
-            None if row in failed else {n: _cell(self.columns[n][row]) for n in names}
-            for row in range(self.n_rows)
-        ]
+        rows = zip(*(_plain_list(self.columns[n]) for n in names), strict=True)
+        records = [dict(zip(names, values, strict=True)) for values in rows]
+        if not names:
+            records = [{} for _ in range(self.n_rows)]
+        for row in failed:
+            records[row] = None
+        return records
 
 
-def _cell(value):
-    if isinstance(value, np.floating):
-        return None if np.isnan(value) else float(value)
-    return value
+def _plain_list(column) -> list:
+    """A result column as Python values, a missing number as None (one pass, not per cell)."""
+    if isinstance(column, np.ndarray) and column.dtype.kind == "f":
+        values = column.astype(object)
+        values[np.isnan(column)] = None
+        return values.tolist()
+    return list(column)
 
 
 class Model:

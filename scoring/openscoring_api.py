@@ -32,7 +32,7 @@ from .errors import (
     RequestTimeoutError,
 )
 from .observe import note
-from .payloads import PayloadError, PayloadTooLargeError, read_body
+from .payloads import PayloadError, PayloadTooLargeError, json_response, read_body
 from .registry import Registry
 from .settings import Settings
 from .store import DEFAULT_ALIAS, check_name
@@ -91,12 +91,12 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
     @_compat
     def list_models():
         responses = [_model_response(registry, n, schema=False) for n in _served(registry)]
-        return _json({"responses": responses} if responses else {})
+        return json_response({"responses": responses} if responses else {})
 
     @app.get("/model/<id>")
     @_compat
     def describe(id):
-        return _json(_model_response(registry, id, schema=True))
+        return json_response(_model_response(registry, id, schema=True))
 
     @app.put("/model/<id>")
     @_compat
@@ -115,7 +115,7 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
         if not existed:
             bottle.response.status = 201
             bottle.response.set_header("Location", f"{bottle.request.url.rstrip('/')}")
-        return _json(_model_response(registry, id, schema=True))
+        return json_response(_model_response(registry, id, schema=True))
 
     @app.delete("/model/<id>")
     @_compat
@@ -123,7 +123,7 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
         authorize(settings)
         store.retire(check_name(id))
         registry.reload()
-        return _json({})
+        return json_response({})
 
     @app.get("/model/<id>/pmml")
     @_compat
@@ -145,7 +145,9 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
         result = payloads.score(model, [arguments], settings, all_or_nothing=False)
         if result.errors:
             raise InvalidInputError([e for _, e in result.errors])
-        return _json(_without_nulls({"id": request.get("id"), "results": result.records()[0]}))
+        return json_response(
+            _without_nulls({"id": request.get("id"), "results": result.records()[0]})
+        )
 
     @app.post("/model/<id>/batch")
     @_compat
@@ -174,7 +176,7 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
             )
             for i, (r, values) in enumerate(zip(requests, result.records(), strict=True))
         ]
-        return _json(_without_nulls({"id": body.get("id"), "responses": responses}))
+        return json_response(_without_nulls({"id": body.get("id"), "responses": responses}))
 
     @app.post("/model/<id>/csv")
     @_compat
@@ -261,11 +263,6 @@ def _interval(left, right, left_closed, right_closed) -> str:
 def _without_nulls(value: dict) -> dict:
     """Openscoring leaves out null and empty members."""
     return {k: v for k, v in value.items() if v not in (None, [], {}, "")}
-
-
-def _json(value: dict) -> str:
-    bottle.response.content_type = "application/json"
-    return json.dumps(value, allow_nan=False)
 
 
 def _object(value, allowed: set[str]) -> dict:
