@@ -32,7 +32,9 @@ def _errors(*statuses: int) -> dict:
         404: "No such model, version or alias",
         409: "Conflict (a version an alias points at)",
         413: "Body or record count over the limit",
+        415: "Content-Type other than application/json or text/csv",
         422: "Input the model cannot take (every problem listed)",
+        500: "The store or the engine failed (e.g. a stored file fails its checksum)",
         503: "Timeout, or model not ready",
     }
     return {str(s): _json(_ref("Error"), meanings[s]) for s in statuses}
@@ -82,7 +84,7 @@ def _predict(summary: str, parameters: list) -> dict:
                         "text/csv": {"schema": {"type": "string"}},
                     },
                 },
-                **_errors(400, 404, 413, 422, 503),
+                **_errors(400, 404, 413, 415, 422, 500, 503),
             },
         }
     }
@@ -123,7 +125,10 @@ _PATHS = {
         "get": {
             "summary": "The default version's card and schema",
             "parameters": [_NAME],
-            "responses": {"200": _json(_ref("ModelDescription")), **_errors(400, 404)},
+            "responses": {
+                "200": _json(_ref("ModelDescription")),
+                **_errors(400, 404, 500, 503),
+            },
         },
         "put": {
             "summary": "Upload a new version (verified before it is accepted)",
@@ -144,7 +149,10 @@ _PATHS = {
         "get": {
             "summary": "One version's card and schema",
             "parameters": [_NAME, _VERSION],
-            "responses": {"200": _json(_ref("ModelDescription")), **_errors(400, 404)},
+            "responses": {
+                "200": _json(_ref("ModelDescription")),
+                **_errors(400, 404, 500, 503),
+            },
         }
     },
     "/v1/models/{name}/predict": _predict(
@@ -222,7 +230,7 @@ _OPENSCORING_PATHS = {
             "tags": [_OPENSCORING],
             "summary": "The model's default version (Openscoring ModelResponse)",
             "parameters": [_ID],
-            "responses": {"200": _os_json("OpenscoringModel"), **_os_errors(404)},
+            "responses": {"200": _os_json("OpenscoringModel"), **_os_errors(404, 500, 503)},
         },
         "put": {
             "tags": [_OPENSCORING],
@@ -253,7 +261,7 @@ _OPENSCORING_PATHS = {
             },
             "responses": {
                 "200": _os_json("OpenscoringEvaluationResponse"),
-                **_os_errors(400, 404, 413),
+                **_os_errors(400, 404, 413, 500, 503),
             },
         },
     },
@@ -268,7 +276,7 @@ _OPENSCORING_PATHS = {
             },
             "responses": {
                 "200": _os_json("OpenscoringBatchResponse"),
-                **_os_errors(400, 404, 413),
+                **_os_errors(400, 404, 413, 500, 503),
             },
         }
     },
@@ -293,7 +301,7 @@ _OPENSCORING_PATHS = {
                     "description": "One row of results per input row",
                     "content": {"text/plain": {"schema": {"type": "string"}}},
                 },
-                **_os_errors(400, 404, 413),
+                **_os_errors(400, 404, 413, 500, 503),
             },
         }
     },
@@ -513,6 +521,11 @@ _SCHEMAS = {
                 "additionalProperties": {"type": "array", "items": _VALUE},
             },
             "errors": {"type": "array", "items": _FIELD_ERROR},
+            "warnings": {
+                "type": "array",
+                "items": _FIELD_ERROR,
+                "description": "Fields the model does not know, ignored (--unknown-fields warn)",
+            },
         },
     },
     "Upload": {

@@ -90,8 +90,8 @@ class Registry:
             return entry.serving[key]
         if key in entry.failures:
             raise ModelNotReadyError(
-                f"Model '{name}', {key or 'default version'}: {entry.failures[key]}; no earlier "
-                "version serves it."
+                f"Model '{name}', {key or 'default version'}: {entry.failures[key].rstrip('.')}; "
+                "no earlier version serves it."
             )
         raise AliasNotFoundError(
             f"Model '{name}' has no alias '{ref}'; aliases: {sorted(entry.aliases)}.",

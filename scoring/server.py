@@ -15,6 +15,7 @@ import waitress
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
+from . import openscoring_api
 from .app import create_app
 from .observe import ACCESS_LOG
 from .registry import Poller, Registry
@@ -99,7 +100,12 @@ class _JsonErrorTask(ErrorTask):
             "payload_too_large": "The body is larger than the "
             f"{self.channel.server.adj.max_request_body_size} bytes allowed.",
         }.get(code, f"{error.reason}: {error.body}.")
-        body = json.dumps({"error": {"code": code, "message": message}}).encode()
+        path = getattr(self.request, "path", "") or ""
+        if openscoring_api.is_compat_path(path):  # that API's own error body and header
+            body = json.dumps({"message": message}).encode()
+            self.response_headers.extend(openscoring_api.headers_for(path))
+        else:
+            body = json.dumps({"error": {"code": code, "message": message}}).encode()
         self.status = f"{error.code} {error.reason}"
         self.response_headers.append(("Content-Type", "application/json"))
         self.set_close_on_finish()
