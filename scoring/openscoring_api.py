@@ -138,8 +138,7 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
     @app.post("/model/<id>")
     @_compat
     def evaluate(id):
-        version, model = registry.get(id)
-        note(model=id, version=version)
+        model = _serving(registry, id)
         request = _object(payloads.parse_json(read_body(settings)), {"id", "arguments"})
         arguments = _arguments(request)
         result = payloads.score(model, [arguments], settings, all_or_nothing=False)
@@ -152,17 +151,12 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
     @app.post("/model/<id>/batch")
     @_compat
     def evaluate_batch(id):
-        version, model = registry.get(id)
-        note(model=id, version=version)
+        model = _serving(registry, id)
         body = _object(payloads.parse_json(read_body(settings)), {"id", "requests"})
         requests = body.get("requests") or []
         if not isinstance(requests, list):
             raise PayloadError('"requests" must be a list of {"id", "arguments"} objects.')
-        if len(requests) > settings.max_records:
-            raise PayloadTooLargeError(
-                f"The request has {len(requests)} records; at most {settings.max_records} are "
-                "allowed per request."
-            )
+        payloads.check_record_count(len(requests), settings.max_records)
         requests = [_object(r, {"id", "arguments"}) for r in requests]
         result = payloads.score(
             model, [_arguments(r) for r in requests], settings, all_or_nothing=False
@@ -181,19 +175,14 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
     @app.post("/model/<id>/csv")
     @_compat
     def evaluate_csv(id):
-        version, model = registry.get(id)
-        note(model=id, version=version)
+        model = _serving(registry, id)
         text, charset = _csv_text(settings)
         dialect = _dialect(bottle.request.query, text)
         rows = list(csv.reader(io.StringIO(text), **dialect))
         if not rows or not rows[0]:
             raise PayloadError("The CSV body is empty; expected a header row.")
         header, data = rows[0], rows[1:]
-        if len(data) > settings.max_records:
-            raise PayloadTooLargeError(
-                f"The request has {len(data)} records; at most {settings.max_records} are "
-                "allowed per request."
-            )
+        payloads.check_record_count(len(data), settings.max_records)
         ids = None
         if header[0].lower() == "id":
             ids = (header[0], [row[0] if row else "" for row in data])
@@ -215,6 +204,13 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
         bottle.response.content_type = f"text/plain;charset={charset}"
         bottle.response.set_header("Content-Disposition", "attachment; filename=results.csv")
         return out.getvalue().encode(charset)
+
+
+def _serving(registry: Registry, name: str) -> Model:
+    """The model answering /model/{name} (its default version), noted for the log and metrics."""
+    version, model = registry.get(name)
+    note(model=name, version=version)
+    return model
 
 
 def _served(registry: Registry) -> list[str]:

@@ -91,6 +91,14 @@ def parse_json(body: bytes) -> dict:
     return value
 
 
+def check_record_count(count: int, max_records: int) -> None:
+    """413 for a request with more than ``max_records`` records."""
+    if count > max_records:
+        raise PayloadTooLargeError(
+            f"The request has {count} records; at most {max_records} are allowed per request."
+        )
+
+
 def batch_of(body: dict, max_records: int) -> tuple[str, object]:
     """The shape of a predict body ("record", "records" or "columns") and its data."""
     shapes = [key for key in ("record", "records", "columns") if key in body]
@@ -114,10 +122,7 @@ def batch_of(body: dict, max_records: int) -> tuple[str, object]:
         if shape == "records"
         else max(map(len, data.values()), default=0)
     )
-    if count > max_records:
-        raise PayloadTooLargeError(
-            f"The request has {count} records; at most {max_records} are allowed per request."
-        )
+    check_record_count(count, max_records)
     return shape, data
 
 
@@ -159,11 +164,7 @@ def csv_columns(
     columns = csv_format.read_columns(
         io.StringIO(text), model.inputs, model.known_fields if reject_unknown else None
     )
-    rows = max(map(len, columns.values()), default=0)
-    if rows > max_records:
-        raise PayloadTooLargeError(
-            f"The request has {rows} records; at most {max_records} are allowed per request."
-        )
+    check_record_count(max(map(len, columns.values()), default=0), max_records)
     header = next(csv.reader(io.StringIO(text)), [])
     return columns, [name for name in header if name not in model.known_fields]
 
