@@ -98,20 +98,16 @@ class Observed:
         rid = given if 0 < len(given) <= 128 and given.isprintable() else uuid.uuid4().hex
         environ["pmmlkit.request_id"] = rid
         environ["pmmlkit.start"] = start
-        status_seen = []
 
         def respond(status, headers, exc_info=None):
-            status_seen.append(int(status.split(" ", 1)[0]))
+            # Bottle answers with a body already built: record here, before it is sent, so a
+            # client's next request (say GET /metrics) sees this one counted.
+            self._record(environ, int(status.split(" ", 1)[0]), start)
             headers = [(k, v) for k, v in headers if k.lower() != "x-request-id"]
             extra = [("X-Request-Id", rid), *self.headers_for(environ.get("PATH_INFO", ""))]
             return start_response(status, [*headers, *extra], exc_info)
 
-        try:
-            body = self.app(environ, respond)
-        except BaseException:
-            self._record(environ, 500, start)
-            raise
-        return _Finally(body, lambda: self._record(environ, status_seen[-1], start))
+        return self.app(environ, respond)
 
     def _record(self, environ, status: int, start: float) -> None:
         duration = time.monotonic() - start
@@ -142,21 +138,3 @@ class Observed:
                 "client": environ.get("REMOTE_ADDR"),
             }
             ACCESS_LOG.info(json.dumps(line))
-
-
-class _Finally:
-    """A WSGI body that runs ``then`` once the server has sent it (PEP 3333's close())."""
-
-    def __init__(self, body, then):
-        self._body = body
-        self._then = then
-
-    def __iter__(self):
-        return iter(self._body)
-
-    def close(self):
-        try:
-            if hasattr(self._body, "close"):
-                self._body.close()
-        finally:
-            self._then()
