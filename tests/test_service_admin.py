@@ -17,6 +17,7 @@ from .test_service import SETOSA, call
 
 PMML = (GOLDEN / "multiclass" / "model.pmml").read_bytes()
 TOKEN = "s3cret-token-for-tests"
+XML = "application/xml"
 
 
 @contextmanager
@@ -117,23 +118,19 @@ def test_hostile_or_broken_uploads_are_refused_and_change_nothing(open_service, 
 def test_a_configured_token_is_required(store):
     with running(Settings(store=store.root, port=0, admin_token=TOKEN)) as port:
         service = (port, store)
-        status, body, _ = call(service, "PUT", "/v1/models/iris", PMML, "application/xml")
-        assert (status, body["error"]["code"]) == (401, "unauthorized")
-        status, body, _ = call(
-            service,
-            "PUT",
-            "/v1/models/iris",
-            PMML,
-            "application/xml",
-            headers={"Authorization": "Bearer wrong-token-wrong-token"},
-        )
-        assert (status, body["error"]["code"]) == (403, "forbidden")
+        refusals = [
+            ({}, (401, "unauthorized")),
+            ({"Authorization": "Bearer wrong-token-wrong-token"}, (403, "forbidden")),
+        ]
+        for headers, expected in refusals:
+            status, body, _ = call(service, "PUT", "/v1/models/iris", PMML, XML, headers=headers)
+            assert (status, body["error"]["code"]) == expected
         status, _, _ = call(
             service,
             "PUT",
             "/v1/models/iris",
             PMML,
-            "application/xml",
+            XML,
             headers={"Authorization": f"Bearer {TOKEN}"},
         )
         assert status == 201
