@@ -19,7 +19,7 @@ from .observe import note
 from .payloads import PayloadError, json_response, parse_json, read_body
 from .registry import Registry
 from .settings import Settings
-from .store import check_name
+from .store import DEFAULT_ALIAS, check_name
 
 
 class UnauthorizedError(PmmlkitError):
@@ -38,13 +38,7 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
     @app.put("/v1/models/<name>")
     def upload(name):
         authorize(settings)
-        check_name(name)
-        pmml = read_body(settings)
-        model = Model.load_bytes(pmml, name, settings)  # parsed and verified before it is accepted
-        card = store.publish(name, pmml, upload_card(model, bottle.request.query))
-        registry.adopt(name, card["version"], model)
-        registry.reload()
-        note(model=name, version=card["version"])
+        card = publish_upload(registry, check_name(name), read_body(settings))
         bottle.response.status = 201
         return json_response({"name": name, "version": card["version"], "card": card})
 
@@ -70,6 +64,23 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
         authorize(settings)
         changes = registry.reload(retry_failed=True)
         return json_response({"changes": changes, "models": registry.status()})
+
+
+def publish_upload(
+    registry: Registry, name: str, pmml: bytes, *, make_default: bool = False
+) -> dict:
+    """Publishes an uploaded PMML as a new version once it has parsed and passed its
+    verification rows, and serves it at once; returns its card. ``make_default`` moves the
+    production alias, when set, to the new version (Openscoring's "replace")."""
+    store = registry.store
+    model = Model.load_bytes(pmml, name, registry.settings)
+    card = store.publish(name, pmml, upload_card(model, bottle.request.query))
+    if make_default and DEFAULT_ALIAS in store.aliases(name):
+        store.set_alias(name, DEFAULT_ALIAS, card["version"])
+    registry.adopt(name, card["version"], model)  # verified already: not loaded twice
+    registry.reload()
+    note(model=name, version=card["version"])
+    return card
 
 
 def authorize(settings: Settings) -> None:

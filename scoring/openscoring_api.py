@@ -21,7 +21,7 @@ import json
 import bottle
 
 from . import csv_format, payloads
-from .admin import ForbiddenError, UnauthorizedError, authorize, upload_card
+from .admin import ForbiddenError, UnauthorizedError, authorize, publish_upload
 from .engine import Field, Model
 from .errors import (
     FieldError,
@@ -35,7 +35,7 @@ from .observe import note
 from .payloads import PayloadError, PayloadTooLargeError, json_response, read_body
 from .registry import Registry
 from .settings import Settings
-from .store import DEFAULT_ALIAS, check_name
+from .store import check_name
 
 APPLICATION = "Openscoring/2.2.1"  # the Python client accepts 2.0, 2.1 and 2.2
 _DELIMITERS = (",", ";", "\t")
@@ -102,16 +102,8 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
     @_compat
     def deploy(id):
         authorize(settings)
-        check_name(id)
-        pmml = _pmml_body(settings)
-        model = Model.load_bytes(pmml, id, settings)  # parsed and verified before it is accepted
-        existed = bool(store.versions(id))
-        card = store.publish(id, pmml, upload_card(model, bottle.request.query))
-        if DEFAULT_ALIAS in store.aliases(id):  # replace: the new version answers /model/{id}
-            store.set_alias(id, DEFAULT_ALIAS, card["version"])
-        registry.adopt(id, card["version"], model)
-        registry.reload()
-        note(model=id, version=card["version"])
+        existed = bool(store.versions(check_name(id)))
+        publish_upload(registry, id, _pmml_body(settings), make_default=True)
         if not existed:
             bottle.response.status = 201
             bottle.response.set_header("Location", f"{bottle.request.url.rstrip('/')}")
