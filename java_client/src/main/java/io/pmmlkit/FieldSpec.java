@@ -6,6 +6,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import org.dmg.pmml.DataType;
 import org.dmg.pmml.MissingValueTreatmentMethod;
 import org.dmg.pmml.OpType;
@@ -79,6 +80,28 @@ public final class FieldSpec {
     static FieldSpec of(OutputField field) {
         return new FieldSpec(field.getName(), field.getDataType(), field.getOpType(), List.of(),
                 List.of(), true);
+    }
+
+    /** A field as the service's schema JSON describes it ({@code name}, {@code type}, {@code op_type}, ...). */
+    static FieldSpec fromJson(Map<?, ?> json) {
+        List<Interval> intervals = new ArrayList<>();
+        for (Object item : listOf(json.get("intervals"))) {
+            List<?> bounds = (List<?>) item;
+            intervals.add(new Interval(number(bounds.get(0)), number(bounds.get(1)), Boolean.TRUE.equals(bounds.get(2)),
+                    Boolean.TRUE.equals(bounds.get(3))));
+        }
+        FieldSpec spec = new FieldSpec((String) json.get("name"), DataType.fromValue((String) json.get("type")),
+                OpType.fromValue((String) json.get("op_type")), listOf(json.get("categories")),
+                intervals, !Boolean.FALSE.equals(json.get("missing_allowed")));
+        return SYNTHETIC_TARGET.equals(spec.name) ? new FieldSpec(spec, SYNTHETIC_TARGET) : spec;
+    }
+
+    private static List<?> listOf(Object value) {
+        return value instanceof List ? (List<?>) value : List.of();
+    }
+
+    private static Double number(Object value) {
+        return value == null ? null : ((Number) value).doubleValue();
     }
 
     public String name() {

@@ -114,7 +114,7 @@ public final class ModelStore {
                     + ": " + file.getFileName() + " has sha256 " + actual + " but its card says "
                     + pmml.get("sha256") + "; refusing to serve it.");
         }
-        return Scorer.load(bytes, name + " v" + version);
+        return Scorer.load(bytes, name, version);
     }
 
     @SuppressWarnings("unchecked")

@@ -19,18 +19,28 @@ import java.util.Map;
 public final class ScoreResult {
     private final Map<String, Object> values;
     private final List<FieldError> errors;
+    private final int version;
 
-    private ScoreResult(Map<String, Object> values, List<FieldError> errors) {
+    private ScoreResult(Map<String, Object> values, List<FieldError> errors, int version) {
         this.values = values;
         this.errors = errors;
+        this.version = version;
     }
 
-    static ScoreResult ok(Map<String, Object> values) {
-        return new ScoreResult(Collections.unmodifiableMap(new LinkedHashMap<>(values)), List.of());
+    static ScoreResult ok(Map<String, Object> values, int version) {
+        return new ScoreResult(Collections.unmodifiableMap(new LinkedHashMap<>(values)), List.of(), version);
     }
 
-    static ScoreResult failed(List<FieldError> errors) {
-        return new ScoreResult(Map.of(), List.copyOf(errors));
+    static ScoreResult failed(List<FieldError> errors, int version) {
+        return new ScoreResult(Map.of(), List.copyOf(errors), version);
+    }
+
+    /**
+     * The store version of the model that produced this result (embedded or over HTTP); 0 when
+     * the model was loaded from a file rather than a store.
+     */
+    public int version() {
+        return version;
     }
 
     /** True when the record scored; false when {@link #errors()} says why not. */

@@ -28,16 +28,20 @@ import org.jpmml.evaluator.TargetField;
  * Input problems are reported per field, all at once, with stable codes ({@code missing_field},
  * {@code invalid_type}, {@code invalid_value}, {@code out_of_range}, {@code evaluation_failed}).
  */
-public final class Scorer {
+public final class Scorer implements Predictor {
     private final String source;
+    private final String model;
+    private final int version;
     private final Evaluator evaluator;
     private final List<InputPreparer> preparers;
     private final List<FieldSpec> inputs;
     private final List<FieldSpec> results;
     private final int targetCount;
 
-    private Scorer(String source, Evaluator evaluator) {
+    private Scorer(String source, String model, int version, Evaluator evaluator) {
         this.source = source;
+        this.model = model;
+        this.version = version;
         this.evaluator = evaluator;
         List<InputPreparer> preparers = new ArrayList<>();
         for (InputField field : evaluator.getInputFields()) {
@@ -71,7 +75,13 @@ public final class Scorer {
      * for a converter that compares the model with its source row by row before trusting it.
      */
     public static Scorer load(byte[] pmml, String source, boolean verify) {
-        return new Scorer(source, ModelLoader.load(pmml, source, verify));
+        return new Scorer(source, source, 0, ModelLoader.load(pmml, source, verify));
+    }
+
+    /** A verified store version: results carry its version, messages name "churn v3". */
+    static Scorer load(byte[] pmml, String model, int version) {
+        String source = model + " v" + version;
+        return new Scorer(source, model, version, ModelLoader.load(pmml, source, true));
     }
 
     /** The JPMML-Evaluator version on the classpath (from its Maven metadata), or "unknown". */
@@ -93,6 +103,17 @@ public final class Scorer {
         return source;
     }
 
+    /** The store name of the model, or {@link #source()} for a model loaded from a file. */
+    @Override
+    public String model() {
+        return model;
+    }
+
+    /** The store version of the model; 0 for a model loaded from a file. */
+    public int version() {
+        return version;
+    }
+
     /** PMML mining function: {@code classification}, {@code regression}, {@code clustering}, ... */
     public String miningFunction() {
         return evaluator.getMiningFunction().value();
@@ -104,6 +125,7 @@ public final class Scorer {
     }
 
     /** The input schema: every field a record may carry, in the model's order. */
+    @Override
     public List<FieldSpec> inputFields() {
         return inputs;
     }
@@ -119,6 +141,7 @@ public final class Scorer {
     }
 
     /** The result schema: target fields then output fields, named as in the PMML. */
+    @Override
     public List<FieldSpec> resultFields() {
         return results;
     }
@@ -128,6 +151,7 @@ public final class Scorer {
      *
      * @throws InvalidInputException naming every problem of the record
      */
+    @Override
     public ScoreResult score(Map<String, ?> record) {
         ScoreResult result = scoreOne(record);
         result.valuesOrThrow();
@@ -135,6 +159,7 @@ public final class Scorer {
     }
 
     /** Scores many records; a bad record gets a failed result in its slot and the others still score. */
+    @Override
     public List<ScoreResult> scoreAll(List<? extends Map<String, ?>> records) {
         List<ScoreResult> out = new ArrayList<>(records.size());
         for (Map<String, ?> record : records) {
@@ -176,7 +201,7 @@ public final class Scorer {
 
     private ScoreResult scoreOne(Map<String, ?> record) {
         if (record == null) {
-            return ScoreResult.failed(List.of(new FieldError(null, "invalid_record", "A record must be an object of field values; got null.")));
+            return ScoreResult.failed(List.of(new FieldError(null, "invalid_record", "A record must be an object of field values; got null.")), version);
         }
         return evaluate(prepare(record));
     }
@@ -193,7 +218,7 @@ public final class Scorer {
 
     private ScoreResult evaluate(Prepared prepared) {
         if (!prepared.errors.isEmpty()) {
-            return ScoreResult.failed(prepared.errors);
+            return ScoreResult.failed(prepared.errors, version);
         }
         try {
             Map<String, ?> raw = evaluator.evaluate(prepared.arguments);
@@ -202,10 +227,10 @@ public final class Scorer {
                 Object value = raw.get(field.synthetic() ? Evaluator.DEFAULT_TARGET_NAME : field.name());
                 values.put(field.name(), EvaluatorUtil.decode(value));
             }
-            return ScoreResult.ok(values);
+            return ScoreResult.ok(values, version);
         } catch (EvaluationException | IllegalArgumentException | ArithmeticException e) {
             String message = "Model '" + source + "' cannot score this record: " + ModelLoader.describe(e);
-            return ScoreResult.failed(List.of(new FieldError(null, "evaluation_failed", message)));
+            return ScoreResult.failed(List.of(new FieldError(null, "evaluation_failed", message)), version);
         }
     }
 

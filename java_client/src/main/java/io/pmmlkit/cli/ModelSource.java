@@ -1,0 +1,56 @@
+package io.pmmlkit.cli;
+
+import io.pmmlkit.ModelCatalog;
+import io.pmmlkit.Predictor;
+import io.pmmlkit.Scorer;
+import io.pmmlkit.ServiceClient;
+import io.pmmlkit.StoreModels;
+import java.net.URI;
+import java.nio.file.Path;
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Option;
+
+/** Where the model comes from: exactly one of a PMML file, a store directory, or the service. */
+final class ModelSource {
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    Where where;
+
+    @Option(names = "--name", paramLabel = "NAME", description = "The model's name (with --store or --url).")
+    String name;
+
+    @Option(names = "--ref", paramLabel = "VERSION|ALIAS",
+            description = "A version number or an alias (with --store or --url); default: the production alias, else the newest version.")
+    String ref;
+
+    static final class Where {
+        @Option(names = "--model", paramLabel = "FILE", required = true, description = "A PMML file, plain or gzip.")
+        Path model;
+
+        @Option(names = "--store", paramLabel = "DIR", required = true, description = "A pmmlkit model store directory.")
+        Path store;
+
+        @Option(names = "--url", paramLabel = "URL", required = true, description = "The pmmlkit service, such as http://127.0.0.1:8080.")
+        URI url;
+    }
+
+    /** The catalog for --store or --url (null for --model); the caller closes it. */
+    ModelCatalog catalog() {
+        if (where.store != null) {
+            return StoreModels.builder(where.store).maxLoaded(1).build();
+        }
+        return where.url != null ? ServiceClient.builder(where.url).build() : null;
+    }
+
+    Predictor predictor(ModelCatalog catalog) {
+        if (catalog == null) {
+            if (name != null || ref != null) {
+                throw new Main.ToolException(Main.USAGE, "--name and --ref go with --store or --url, not --model.", null);
+            }
+            return Scorer.load(where.model);
+        }
+        if (name == null) {
+            throw new Main.ToolException(Main.USAGE, "--store and --url need --name NAME.", null);
+        }
+        return catalog.predictor(name, ref);
+    }
+}
