@@ -46,7 +46,9 @@ public interface Predictor {
     /**
      * {@link #scoreAll(List)}, split into chunks scored at the same time across the cores (or, for
      * a remote model, as concurrent requests) when {@code parallel} is true. Results stay in input
-     * order. Runs on the common fork-join pool.
+     * order. Runs on the calling thread and the common fork-join pool. Embedded, one call scores
+     * with one model version; remotely, each request (of at most the client's batch size) is
+     * answered by the version serving then, which {@link ScoreResult#version()} tells.
      */
     default List<ScoreResult> scoreAll(List<? extends Map<String, ?>> records, boolean parallel) {
         return parallel ? ParallelBatch.score(this, records) : scoreAll(records);

@@ -41,6 +41,12 @@ final class StorePredictor implements Predictor {
         return models.current(binding).scoreAll(records);
     }
 
+    /** Every chunk scores with the one version serving when the call began. */
+    @Override
+    public List<ScoreResult> scoreAll(List<? extends Map<String, ?>> records, boolean parallel) {
+        return models.current(binding).scoreAll(records, parallel);
+    }
+
     @Override
     public String toString() {
         return "model '" + binding.name + "' " + binding.describe();

@@ -25,22 +25,15 @@ public class ModelStoreTest {
     @Before
     public void writeStore() throws Exception {
         root = folder.getRoot().toPath();
-        pmml = Files.readAllBytes(GoldenCase.named("forest").pmml());
+        pmml = TestStore.golden("forest");
+        TestStore store = new TestStore(root);
         for (int version = 1; version <= 3; version++) {
-            writeVersion("forest", version, pmml);
+            store.version("forest", version, pmml);
         }
-        Files.writeString(root.resolve("forest/aliases.json"), "{\"production\": 2, \"staging\": 3}");
+        store.aliases("forest", Map.of("production", 2, "staging", 3));
         Files.createDirectories(root.resolve("forest/.archive/4"));
         Files.writeString(root.resolve("forest/.archive/4/model.json"), "{}");
         Files.createDirectories(root.resolve(".staging/abc"));
-    }
-
-    private void writeVersion(String name, int version, byte[] data) throws Exception {
-        Path dir = Files.createDirectories(root.resolve(name).resolve(Integer.toString(version)));
-        Files.write(dir.resolve("model.pmml"), data);
-        Files.writeString(dir.resolve("model.json"), "{\"name\": \"" + name + "\", \"version\": " + version
-                + ", \"pmml\": {\"file\": \"model.pmml\", \"sha256\": \"" + ModelStore.sha256(data)
-                + "\", \"size_bytes\": " + data.length + "}}");
     }
 
     @Test
