@@ -13,7 +13,7 @@ JARS   := scoring/jars/.built
 JAVA_SOURCES := build.gradle settings.gradle $(shell find java_client/src/main -type f 2>/dev/null)
 PY_DIRS := pmmlkit scoring converter tests bench
 
-.PHONY: setup serve test test-java test-python lint jars gradle golden demo-models wheel clean
+.PHONY: setup serve test test-java test-python lint jars gradle golden demo-models wheel publish-local clean
 
 setup: $(BIN)/.installed $(JARS)
 
@@ -36,7 +36,7 @@ test-python: setup
 jars: $(JARS)
 
 $(JARS): $(JAVA_SOURCES) | gradle
-	$(GRADLE) pythonJars
+	$(GRADLE) pythonJars allJar
 	touch $@
 
 gradle:
@@ -48,6 +48,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
+
+# The Java library, its sources, javadoc and the CSV tool's -all jar as a Maven repository in build/m2.
+publish-local: gradle
+	$(GRADLE) -Dmaven.repo.local=$(CURDIR)/build/m2 publishToMavenLocal
 
 # The wheel carries the jars, so a pip user needs only a Java runtime.
 wheel: $(BIN)/.installed $(JARS)

@@ -75,12 +75,23 @@ class Service:
                 raise
 
     def close(self) -> None:
+        """Stops serving: idle keep-alive connections (a pooling client's) are closed too, so
+        the loop ends now rather than after --request-timeout."""
         self._closing.set()
         self._poller.stop()
-        self.server.close()
+        if self._thread is not None and self._thread.is_alive():
+            self.server.trigger.pull_trigger(self._close_sockets)  # runs on the loop's thread
+        else:
+            self._close_sockets()
         self.server.task_dispatcher.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=30)
+
+    def _close_sockets(self) -> None:
+        for dispatcher in list(self.server._map.values()):
+            if dispatcher not in (self.server, self.server.trigger):
+                dispatcher.close()
+        self.server.close()
 
     def __enter__(self) -> Service:
         return self

@@ -1,5 +1,6 @@
 package io.pmmlkit.cli;
 
+import de.siegmar.fastcsv.reader.CsvParseException;
 import de.siegmar.fastcsv.reader.CsvReader;
 import de.siegmar.fastcsv.reader.CsvRecord;
 import de.siegmar.fastcsv.writer.CsvWriter;
@@ -61,7 +62,7 @@ public final class CsvScoring {
         Map<String, FieldSpec> inputs = new HashMap<>();
         predictor.inputFields().forEach(field -> inputs.put(field.name(), field));
         try (CsvReader<CsvRecord> reader = CsvReader.builder().fieldSeparator(delimiter).detectBomHeader(true)
-                .ignoreDifferentFieldCount(true).ofCsvRecord(in);
+                .ignoreDifferentFieldCount(true).acceptCharsAfterQuotes(false).ofCsvRecord(in);
              CsvWriter writer = CsvWriter.builder().fieldSeparator(delimiter).lineDelimiter(LineDelimiter.LF).build(out)) {
             Iterator<CsvRecord> rows = reader.iterator();
             if (!rows.hasNext()) {
@@ -73,7 +74,7 @@ public final class CsvScoring {
             List<Map<String, Object>> records = new ArrayList<>(chunkSize);
             List<CsvRecord> chunk = new ArrayList<>(chunkSize);
             while (rows.hasNext()) {
-                chunk.add(next(rows));
+                chunk.add(rows.next());
                 if (chunk.size() == chunkSize || !rows.hasNext()) {
                     chunk.forEach(row -> records.add(record(header, row, inputs)));
                     write(writer, chunk, header.size(), predictor.scoreAll(records, parallel), results, summary, problems);
@@ -82,19 +83,11 @@ public final class CsvScoring {
                 }
             }
             return summary;
+        } catch (CsvParseException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            throw new InvalidCsvException(e.getMessage() + ": " + cause.getMessage());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
-        }
-    }
-
-    private static CsvRecord next(Iterator<CsvRecord> rows) {
-        try {
-            return rows.next();
-        } catch (RuntimeException e) {
-            if (e instanceof UncheckedIOException) {
-                throw e;
-            }
-            throw new InvalidCsvException("The CSV input cannot be parsed: " + e.getMessage());
         }
     }
 
