@@ -19,10 +19,19 @@ final class InputPreparer {
 
     private final InputField field;
     private final FieldSpec spec;
+    // The spec's type tests, answered once: they run for every field of every record.
+    private final boolean numeric;
+    private final boolean integer;
+    private final boolean text;
+    private final boolean logical;
 
     InputPreparer(InputField field) {
         this.field = field;
         this.spec = FieldSpec.of(field);
+        this.numeric = spec.isNumeric();
+        this.integer = "integer".equals(spec.dataType());
+        this.text = "string".equals(spec.dataType());
+        this.logical = "boolean".equals(spec.dataType());
     }
 
     FieldSpec spec() {
@@ -56,7 +65,7 @@ final class InputPreparer {
     }
 
     private FieldError checkType(Object raw) {
-        if (spec.isNumeric()) {
+        if (numeric) {
             if (!(raw instanceof Number)) {
                 return error("invalid_type", "must be " + expected(), raw);
             }
@@ -64,22 +73,22 @@ final class InputPreparer {
             if (Double.isNaN(value) || Double.isInfinite(value)) {
                 return error("invalid_value", "must be a finite number", raw);
             }
-            if ("integer".equals(spec.dataType()) && value != Math.rint(value)) {
+            if (integer && value != Math.rint(value)) {
                 return error("invalid_type", "must be an integer", raw);
             }
             return null;
         }
-        if ("string".equals(spec.dataType()) && !(raw instanceof String)) {
+        if (text && !(raw instanceof String)) {
             return error("invalid_type", "must be a string", raw);
         }
-        if ("boolean".equals(spec.dataType()) && !(raw instanceof Boolean)) {
+        if (logical && !(raw instanceof Boolean)) {
             return error("invalid_type", "must be true or false", raw);
         }
         return null;
     }
 
     private Object coerce(Object raw) {
-        if (raw instanceof Number && "integer".equals(spec.dataType())) {
+        if (integer && raw instanceof Number) {
             return ((Number) raw).longValue();
         }
         return raw;

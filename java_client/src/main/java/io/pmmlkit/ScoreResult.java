@@ -1,7 +1,6 @@
 package io.pmmlkit;
 
 import java.util.Collections;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -27,8 +26,9 @@ public final class ScoreResult {
         this.version = version;
     }
 
+    /** Takes {@code values} over (no copy): the caller hands in a map nobody else holds. */
     static ScoreResult ok(Map<String, Object> values, int version) {
-        return new ScoreResult(Collections.unmodifiableMap(new LinkedHashMap<>(values)), List.of(), version);
+        return new ScoreResult(Collections.unmodifiableMap(values), List.of(), version);
     }
 
     static ScoreResult failed(List<FieldError> errors, int version) {
