@@ -10,6 +10,11 @@ import java.util.List;
  * <p>A numeric result field is a {@code double[]} ({@code NaN} where a row has no value), any other
  * a {@link CodedStrings} (code {@code -1} where a row has no value). Errors are parallel arrays: row index,
  * field (may be null), code and message. Immutable after construction; thread-safe.
+ *
+ * <pre>{@code
+ * ColumnBatch batch = scorer.scoreColumns(new String[] {"age"}, new Object[] {new double[] {42, 51}});
+ * double[] probabilities = (double[]) batch.column(1);
+ * }</pre>
  */
 public final class ColumnBatch {
     private final int rows;

@@ -7,6 +7,12 @@ import java.util.Objects;
  * ({@code missing_field}, {@code invalid_type}, {@code invalid_value}, {@code out_of_range},
  * {@code evaluation_failed}) and a message that names the field, the rule and the value received.
  * Immutable and thread-safe.
+ *
+ * <pre>{@code
+ * for (FieldError error : result.errors()) {
+ *     form.markInvalid(error.field(), error.message());   // "Field 'age' must be a number; got 'x'."
+ * }
+ * }</pre>
  */
 public final class FieldError {
     private final String field;

@@ -19,6 +19,12 @@ import org.jpmml.evaluator.TargetField;
  * ({@code double}, {@code float}, {@code integer}, {@code string}, {@code boolean}, ...), operational
  * type ({@code continuous}, {@code categorical}, {@code ordinal}), the valid categories or numeric
  * intervals, and whether a missing value is accepted. Immutable and thread-safe.
+ *
+ * <pre>{@code
+ * for (FieldSpec field : predictor.inputFields()) {
+ *     System.out.println(field.name() + " " + field.dataType() + " " + field.categories());
+ * }
+ * }</pre>
  */
 public final class FieldSpec {
     /** The name given to the target of a model that declares none. */

@@ -6,6 +6,14 @@ import java.util.stream.Collectors;
 /**
  * A record that the model cannot score as given. Every problem of the record is reported at
  * once in {@link #errors()}; {@link #code()} and {@link #field()} are those of the first one.
+ *
+ * <pre>{@code
+ * try {
+ *     predictor.score(record);
+ * } catch (InvalidInputException e) {
+ *     return badRequest(e.errors());     // field, code and message of every problem
+ * }
+ * }</pre>
  */
 public class InvalidInputException extends ScoringException {
     private static final long serialVersionUID = 1L;

@@ -6,6 +6,10 @@ import java.util.regex.Pattern;
  * The naming rule of the store, shared with the Python side: a model name or alias is 1 to 64
  * characters of letters, digits, dot, underscore and dash, starting with a letter or digit. A name
  * that could escape the store ({@code ..}, {@code /}, an absolute path) never matches.
+ *
+ * <pre>{@code
+ * String name = ModelNames.check("model name", request.getParameter("model")); // throws invalid_name
+ * }</pre>
  */
 public final class ModelNames {
     /** {@code ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$}, the same pattern as scoring/store.py. */

@@ -30,7 +30,8 @@ import org.jpmml.evaluator.LoadingModelEvaluatorBuilder;
 /**
  * Records per second for one golden model, single thread and all cores: raw JPMML-Evaluator (the
  * way its README scores a record), the embedded {@link Scorer}, and the {@link ServiceClient}
- * against a running pmmlkit service. Engines are interleaved round by round; medians reported.
+ * against a running pmmlkit service. Engines are interleaved round by round, in reverse order every
+ * other round; medians reported.
  * Run by bench/bench_java_client.py, which starts the service and prints the summary table.
  *
  * <p>Arguments: {@code GOLDEN_CASE_DIR SERVICE_URL MODEL_NAME ROWS ROUNDS}
@@ -64,8 +65,10 @@ public final class ClientBench {
         engines.put("http_all", () -> count(remote.scoreAll(records, true)));
 
         Map<String, List<Double>> rates = new LinkedHashMap<>();
+        List<Map.Entry<String, Supplier<Integer>>> order = new ArrayList<>(engines.entrySet());
         for (int round = -2; round < rounds; round++) { // two warm-up rounds
-            for (Map.Entry<String, Supplier<Integer>> engine : engines.entrySet()) {
+            java.util.Collections.reverse(order); // every other round the other engine goes first
+            for (Map.Entry<String, Supplier<Integer>> engine : order) {
                 long start = System.nanoTime();
                 int scored = engine.getValue().get();
                 double seconds = (System.nanoTime() - start) / 1e9;
@@ -80,6 +83,10 @@ public final class ClientBench {
         pool.shutdownNow();
         StringBuilder line = new StringBuilder("RESULT " + name + " cores=" + cores);
         rates.forEach((engine, values) -> line.append(' ').append(engine).append('=').append(Math.round(median(values))));
+        // The library's overhead: the median over rounds of each round's raw/embedded ratio, so
+        // that drift between rounds (JIT, the machine's other work) cancels out within a pair.
+        line.append(" overhead_1=").append(pairedOverhead(rates.get("jpmml_raw_1"), rates.get("embedded_1")));
+        line.append(" overhead_all=").append(pairedOverhead(rates.get("jpmml_raw_all"), rates.get("embedded_all")));
         System.out.println(line);
     }
 
@@ -154,6 +161,14 @@ public final class ClientBench {
             records.add(base.get(i % base.size()));
         }
         return records;
+    }
+
+    private static double pairedOverhead(List<Double> raw, List<Double> embedded) {
+        List<Double> ratios = new ArrayList<>();
+        for (int i = 0; i < raw.size(); i++) {
+            ratios.add(raw.get(i) / embedded.get(i) - 1);
+        }
+        return median(ratios);
     }
 
     private static double median(List<Double> values) {

@@ -12,6 +12,11 @@ import picocli.CommandLine.Command;
  * <p>Exit codes: 0 every row scored; 1 some rows could not be scored (their cells are empty, the
  * reasons are on standard error); 2 wrong usage; 3 the model cannot be found or loaded; 4 the input
  * or output cannot be read, written or parsed; 5 the scoring service did not answer.
+ *
+ * <pre>{@code
+ * int code = Main.run(new String[] {"score", "--model", "churn.pmml", "--input", "in.csv", "--output", "out.csv"},
+ *         new PrintWriter(System.out, true), new PrintWriter(System.err, true));
+ * }</pre>
  */
 @Command(name = "pmmlkit", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Scores CSV files with PMML models: a file, a model store, or the pmmlkit service.",
