@@ -19,18 +19,11 @@ from pmmlkit.scoring.settings import Settings
 from pmmlkit.scoring.store import ModelStore
 
 from .golden_cases import GOLDEN, GOLDEN_CASES, conflicts, read_expected
+from .test_service import CARD
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL_JAR = ROOT / "build" / "libs" / "pmmlkit-all.jar"
 M2 = ROOT / "build" / "m2"  # the local Maven repository `make publish-local` writes
-CARD = {
-    "created_by": "tests",
-    "description": "golden case",
-    "algorithm": {"estimator": "sklearn", "params": {}},
-    "input_schema": [],
-    "target": {"name": "y", "kind": "classification"},
-    "library_versions": {},
-}
 
 
 @pytest.fixture(scope="module")

@@ -158,7 +158,7 @@ public final class ServiceClient implements ModelCatalog {
             } catch (IOException e) {
                 if (attempt >= attempts) {
                     throw new TransportException(request.method() + " " + request.uri() + " got no answer"
-                            + (attempts > 1 ? " in " + attempts + " attempts" : "") + ": " + ModelLoader.describe(e), e);
+                            + (attempts > 1 ? " in " + attempts + " attempts" : "") + ": " + reason(e), e);
                 }
                 pause(attempt);
                 continue;
@@ -176,6 +176,21 @@ public final class ServiceClient implements ModelCatalog {
             }
             pause(attempt);
         }
+    }
+
+    /** Why a call got no answer, in words (the JDK's exceptions often carry no message). */
+    private String reason(IOException error) {
+        if (error instanceof java.net.http.HttpConnectTimeoutException) {
+            return "no connection within the connect timeout";
+        }
+        if (error instanceof java.net.http.HttpTimeoutException) {
+            return "no answer within " + timeout.toMillis() + " ms";
+        }
+        if (error instanceof java.net.ConnectException) {
+            return "the connection was refused (is the service running at " + base + "?)";
+        }
+        String detail = ModelLoader.describe(error);
+        return "no detail given".equals(detail) ? "the connection failed" : detail;
     }
 
     private static void pause(int attempt) {

@@ -138,10 +138,10 @@ public class ServiceClientTest {
             closedPort = socket.getLocalPort();
         }
         ServiceClient refused = ServiceClient.builder(URI.create("http://127.0.0.1:" + closedPort)).retries(1).build();
-        assertTransport(() -> refused.list());
+        assertTransport("got no answer in 2 attempts: the connection was refused", () -> refused.list());
         try (LoopbackServer server = new LoopbackServer(request -> new LoopbackServer.Answer(200, "application/json", RESULT, 3000))) {
             ServiceClient slow = client(server).timeout(Duration.ofMillis(200)).build();
-            assertTransport(() -> slow.predictor("churn").score(Map.of()));
+            assertTransport("got no answer: no answer within 200 ms", () -> slow.predictor("churn").score(Map.of()));
         }
     }
 
@@ -195,12 +195,12 @@ public class ServiceClientTest {
         return ServiceClient.builder(server.uri()).timeout(Duration.ofSeconds(10));
     }
 
-    private static void assertTransport(Runnable call) {
+    private static void assertTransport(String expected, Runnable call) {
         try {
             call.run();
             fail("expected a TransportException");
         } catch (TransportException e) {
-            assertTrue(e.getMessage(), e.getMessage().contains("got no answer"));
+            assertTrue(e.getMessage(), e.getMessage().contains(expected));
         }
     }
 }

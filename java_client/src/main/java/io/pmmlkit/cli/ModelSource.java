@@ -3,9 +3,6 @@ package io.pmmlkit.cli;
 import io.pmmlkit.ModelCatalog;
 import io.pmmlkit.Predictor;
 import io.pmmlkit.Scorer;
-import io.pmmlkit.ServiceClient;
-import io.pmmlkit.StoreModels;
-import java.net.URI;
 import java.nio.file.Path;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
@@ -26,19 +23,13 @@ final class ModelSource {
         @Option(names = "--model", paramLabel = "FILE", required = true, description = "A PMML file, plain or gzip.")
         Path model;
 
-        @Option(names = "--store", paramLabel = "DIR", required = true, description = "A pmmlkit model store directory.")
-        Path store;
-
-        @Option(names = "--url", paramLabel = "URL", required = true, description = "The pmmlkit service, such as http://127.0.0.1:8080.")
-        URI url;
+        @ArgGroup(exclusive = true, multiplicity = "1")
+        CatalogLocation catalog;
     }
 
     /** The catalog for --store or --url (null for --model); the caller closes it. */
     ModelCatalog catalog() {
-        if (where.store != null) {
-            return StoreModels.builder(where.store).maxLoaded(1).build();
-        }
-        return where.url != null ? ServiceClient.builder(where.url).build() : null;
+        return where.catalog != null ? where.catalog.open() : null;
     }
 
     Predictor predictor(ModelCatalog catalog) {

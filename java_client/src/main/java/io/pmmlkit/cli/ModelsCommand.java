@@ -3,17 +3,12 @@ package io.pmmlkit.cli;
 import io.pmmlkit.ModelCatalog;
 import io.pmmlkit.ModelInfo;
 import io.pmmlkit.ScoringException;
-import io.pmmlkit.ServiceClient;
-import io.pmmlkit.StoreModels;
 import io.pmmlkit.TransportException;
 import java.io.PrintWriter;
-import java.net.URI;
-import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /** {@code models}: what a store or the service holds, one line per model. */
@@ -23,21 +18,12 @@ final class ModelsCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @ArgGroup(exclusive = true, multiplicity = "1")
-    Where where;
-
-    static final class Where {
-        @Option(names = "--store", paramLabel = "DIR", required = true, description = "A pmmlkit model store directory.")
-        Path store;
-
-        @Option(names = "--url", paramLabel = "URL", required = true, description = "The pmmlkit service.")
-        URI url;
-    }
+    CatalogLocation where;
 
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
-        try (ModelCatalog catalog = where.store != null ? StoreModels.builder(where.store).build()
-                : ServiceClient.builder(where.url).build()) {
+        try (ModelCatalog catalog = where.open()) {
             for (ModelInfo model : catalog.list()) {
                 out.printf("%s\tv%d\tversions %s\taliases %s\t%s%n", model.name(), model.defaultVersion(), model.versions(),
                         model.aliases(), model.description());
