@@ -26,6 +26,8 @@ public interface ModelListener {
     /**
      * {@code ref} now points at {@code version} in the store, but that version cannot be served
      * (for example its checksum or verification rows fail); version {@code serving} keeps serving.
+     * {@code version} is -1 when the store no longer resolves the reference at all (the model was
+     * retired or the alias removed).
      */
     default void swapFailed(String name, String ref, int version, int serving, ScoringException error) {
     }

@@ -144,12 +144,13 @@ public final class StoreModels implements ModelCatalog {
         listeners.forEach(listener -> listener.swapped(binding.name, binding.ref, serving, wanted));
     }
 
+    /** {@code wanted} is -1 when the store no longer resolves the reference at all (model retired). */
     private void reportFailure(Binding binding, int wanted, int serving, ScoringException error) {
         if (Objects.equals(failedSwaps.put(binding, wanted), wanted)) {
             return;
         }
-        LOG.warn("Model '{}' {}: version {} cannot be served, version {} keeps serving: {}", binding.name,
-                binding.describe(), wanted, serving, error.getMessage());
+        LOG.warn("Model '{}' {}: {} cannot be served, version {} keeps serving: {}", binding.name, binding.describe(),
+                wanted > 0 ? "version " + wanted : "what the store names now", serving, error.getMessage());
         listeners.forEach(listener -> listener.swapFailed(binding.name, binding.ref, wanted, serving, error));
     }
 
