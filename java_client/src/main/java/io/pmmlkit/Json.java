@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.util.Map;
 
-/** The one JSON mapper of the client side: objects in and out of the service's bodies. */
+/** The one JSON mapper of the library: store files, and the service's bodies in and out. */
 final class Json {
     private static final ObjectMapper MAPPER = new ObjectMapper();
     private static final TypeReference<Map<String, Object>> OBJECT = new TypeReference<>() { };
@@ -14,17 +14,13 @@ final class Json {
     private Json() {
     }
 
-    static Map<String, Object> read(byte[] body) {
-        try {
-            Map<String, Object> value = MAPPER.readValue(body, OBJECT);
-            if (value == null) {
-                throw new ScoringException("invalid_response", null, "The service answered JSON null; expected an object.");
-            }
-            return value;
-        } catch (IOException e) {
-            throw new ScoringException("invalid_response", null, "The service's answer is not a JSON object: "
-                    + ModelLoader.describe(e), e);
+    /** A JSON object; the caller says whose bytes were not one (a store file, a service answer). */
+    static Map<String, Object> read(byte[] bytes) throws IOException {
+        Map<String, Object> value = MAPPER.readValue(bytes, OBJECT);
+        if (value == null) {
+            throw new IOException("JSON null where an object was expected");
         }
+        return value;
     }
 
     static byte[] write(Object value) {

@@ -15,7 +15,15 @@ public final class ModelNames {
     /** {@code ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$}, the same pattern as scoring/store.py. */
     public static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9._-]{0,63}");
 
+    /** A version number as the store writes it: 1 to 999999999, no leading zero. */
+    public static final Pattern VERSION = Pattern.compile("[1-9][0-9]{0,8}");
+
     private ModelNames() {
+    }
+
+    /** True when a reference names a version number rather than an alias. */
+    public static boolean isVersion(String ref) {
+        return ref != null && VERSION.matcher(ref).matches();
     }
 
     /** Returns {@code name} when valid; throws {@code invalid_name} naming the rule otherwise. */

@@ -1,7 +1,5 @@
 package io.pmmlkit;
 
-import com.fasterxml.jackson.core.type.TypeReference;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.nio.file.DirectoryStream;
@@ -30,8 +28,6 @@ public final class ModelStore {
     /** The alias a reference of {@code null} resolves to, when the model has it. */
     public static final String DEFAULT_ALIAS = "production";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-    private static final TypeReference<Map<String, Object>> OBJECT = new TypeReference<>() { };
 
     private final Path root;
 
@@ -128,7 +124,7 @@ public final class ModelStore {
     }
 
     private Integer lookup(String name, String ref) {
-        if (ref.matches("[1-9][0-9]{0,8}")) {
+        if (ModelNames.isVersion(ref)) {
             return Integer.valueOf(ref);
         }
         Integer version = aliases(name).get(ModelNames.check("alias", ref));
@@ -155,7 +151,7 @@ public final class ModelStore {
         List<Integer> versions = new ArrayList<>();
         for (Path dir : list(modelDir)) {
             String entry = dir.getFileName().toString();
-            if (entry.matches("[1-9][0-9]{0,8}") && Files.exists(dir.resolve("model.json"))) {
+            if (ModelNames.isVersion(entry) && Files.exists(dir.resolve("model.json"))) {
                 versions.add(Integer.valueOf(entry));
             }
         }
@@ -178,7 +174,7 @@ public final class ModelStore {
 
     private static Map<String, Object> readJson(Path file) {
         try {
-            return JSON.readValue(file.toFile(), OBJECT);
+            return Json.read(Files.readAllBytes(file));
         } catch (IOException e) {
             throw new ModelLoadException("invalid_store", "Cannot read '" + file + "': "
                     + ModelLoader.describe(e), e);

@@ -69,7 +69,7 @@ public final class ServiceClient implements ModelCatalog {
      * {@code name}, {@code version}, {@code aliases}, {@code card}, {@code schema}.
      */
     public Map<String, Object> describe(String name, String ref) {
-        if (ref == null || ref.matches("[0-9]+")) {
+        if (ref == null || ModelNames.isVersion(ref)) {
             return get(modelPath(name, ref, ""));
         }
         ModelInfo info = list().stream().filter(m -> m.name().equals(name)).findFirst()
@@ -134,7 +134,7 @@ public final class ServiceClient implements ModelCatalog {
         if (ref == null) {
             return model + suffix;
         }
-        return model + (ref.matches("[0-9]+") ? "/versions/" + ref : "/aliases/" + ModelNames.check("alias", ref)) + suffix;
+        return model + (ModelNames.isVersion(ref) ? "/versions/" + ref : "/aliases/" + ModelNames.check("alias", ref)) + suffix;
     }
 
     private HttpRequest.Builder request(String path) {
@@ -169,12 +169,21 @@ public final class ServiceClient implements ModelCatalog {
             }
             int status = response.statusCode();
             if (status >= 200 && status < 300) {
-                return Json.read(response.body());
+                return answer(request, response.body());
             }
             if (attempt >= attempts || (status != 502 && status != 503 && status != 504)) {
                 throw ServiceErrors.from(status, response.body());
             }
             pause(attempt);
+        }
+    }
+
+    private static Map<String, Object> answer(HttpRequest request, byte[] body) {
+        try {
+            return Json.read(body);
+        } catch (IOException e) {
+            throw new ScoringException("invalid_response", null, request.method() + " " + request.uri()
+                    + " answered something that is not a JSON object: " + ModelLoader.describe(e), e);
         }
     }
 

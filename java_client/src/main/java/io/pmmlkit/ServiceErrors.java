@@ -55,7 +55,7 @@ final class ServiceErrors {
         try {
             Object error = Json.read(body).get("error");
             return error instanceof Map ? (Map<String, Object>) error : null;
-        } catch (ScoringException e) {
+        } catch (java.io.IOException e) {
             return null;
         }
     }

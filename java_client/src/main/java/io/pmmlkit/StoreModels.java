@@ -173,7 +173,7 @@ public final class StoreModels implements ModelCatalog {
         }
 
         boolean pinned() {
-            return ref != null && ref.matches("[0-9]+");
+            return ModelNames.isVersion(ref);
         }
 
         String describe() {

@@ -85,6 +85,14 @@ public class ModelStoreTest {
     }
 
     @Test
+    public void aCardThatIsNotAJsonObjectIsAnInvalidStore() throws Exception {
+        Files.writeString(root.resolve("forest/1/model.json"), "[1, 2");
+        assertCode("invalid_store", () -> ModelStore.open(root).card("forest", 1));
+        Files.writeString(root.resolve("forest/1/model.json"), "null");
+        assertCode("invalid_store", () -> ModelStore.open(root).scorer("forest", 1));
+    }
+
+    @Test
     public void aMissingStoreIsRefused() {
         assertCode("invalid_store", () -> ModelStore.open(root.resolve("absent")));
     }
