@@ -7,6 +7,7 @@ import io.pmmlkit.Predictor;
 import io.pmmlkit.ScoreResult;
 import io.pmmlkit.Scorer;
 import io.pmmlkit.ServiceClient;
+import io.pmmlkit.cli.CsvScoring;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -153,7 +154,7 @@ public final class ClientBench {
                     FieldSpec spec = specs.get(header.get(c));
                     String cell = row.getField(c);
                     if (spec != null && !cell.isEmpty()) {
-                        record.put(spec.name(), spec.isNumeric() ? (Object) Double.valueOf(cell) : cell);
+                        record.put(spec.name(), CsvScoring.typedCell(spec, cell));
                     }
                 }
                 base.add(record);

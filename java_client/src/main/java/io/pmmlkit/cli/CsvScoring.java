@@ -125,13 +125,17 @@ public final class CsvScoring {
             FieldSpec spec = inputs.get(header.get(c));
             String cell = row.getField(c);
             if (spec != null && !cell.isEmpty()) {
-                record.put(spec.name(), typed(spec, cell));
+                record.put(spec.name(), typedCell(spec, cell));
             }
         }
         return record;
     }
 
-    private static Object typed(FieldSpec spec, String cell) {
+    /**
+     * A non-empty CSV cell as a record value for {@code spec}: a number for a numeric field (the
+     * text when it is not one, so that scoring reports it), a boolean for a boolean field, else text.
+     */
+    public static Object typedCell(FieldSpec spec, String cell) {
         if (spec.isNumeric()) {
             try {
                 return Double.valueOf(cell.strip());
