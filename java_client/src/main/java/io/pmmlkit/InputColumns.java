@@ -52,7 +52,13 @@ final class InputColumns {
         };
     }
 
-    private static Object value(Object column, int row) {
+    /** The column named {@code name}, or null when the batch has none (every value missing). */
+    Object column(String name) {
+        return columns.get(name);
+    }
+
+    /** Value {@code row} of a column ({@code null} is missing). */
+    static Object value(Object column, int row) {
         if (column instanceof double[]) {
             double value = ((double[]) column)[row];
             return Double.isNaN(value) ? null : value;

@@ -101,6 +101,14 @@ public final class ModelStore {
 
     /** Loads one version after checking its sha256 against the card; verification rows run too. */
     public Scorer scorer(String name, int version) {
+        return scorer(name, version, true);
+    }
+
+    /**
+     * {@link #scorer(String, int)}; with {@code compile} false a tree model is scored by
+     * JPMML-Evaluator rather than the compiled evaluator.
+     */
+    public Scorer scorer(String name, int version, boolean compile) {
         Map<String, Object> pmml = pmmlEntry(name, version);
         Path file = versionDir(name, version).resolve(ModelNames.check("file", (String) pmml.get("file")));
         byte[] bytes = ModelLoader.read(file);
@@ -110,7 +118,7 @@ public final class ModelStore {
                     + ": " + file.getFileName() + " has sha256 " + actual + " but its card says "
                     + pmml.get("sha256") + "; refusing to serve it.");
         }
-        return Scorer.load(bytes, name, version);
+        return Scorer.load(bytes, name, version, compile);
     }
 
     @SuppressWarnings("unchecked")

@@ -1,5 +1,6 @@
 package io.pmmlkit;
 
+import io.pmmlkit.compiled.NotCompiled;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -14,6 +15,8 @@ import org.jpmml.evaluator.InputField;
 import org.jpmml.evaluator.ModelEvaluator;
 import org.jpmml.evaluator.OutputField;
 import org.jpmml.evaluator.TargetField;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A PMML model, loaded once, verified, and ready to score from many threads. Thread-safe.
@@ -29,6 +32,7 @@ import org.jpmml.evaluator.TargetField;
  * {@code invalid_type}, {@code invalid_value}, {@code out_of_range}, {@code evaluation_failed}).
  */
 public final class Scorer implements Predictor {
+    private static final Logger LOG = LoggerFactory.getLogger(Scorer.class);
     private final String source;
     private final String model;
     private final int version;
@@ -37,8 +41,11 @@ public final class Scorer implements Predictor {
     private final List<FieldSpec> inputs;
     private final List<FieldSpec> results;
     private final int targetCount;
+    /** Null when JPMML-Evaluator scores: the model is not compiled, or compiling was turned off. */
+    private final CompiledScoring compiled;
+    private final String engine;
 
-    private Scorer(String source, String model, int version, Evaluator evaluator) {
+    private Scorer(String source, String model, int version, Evaluator evaluator, boolean compile) {
         this.source = source;
         this.model = model;
         this.version = version;
@@ -58,11 +65,35 @@ public final class Scorer implements Predictor {
         }
         this.results = List.copyOf(results);
         this.targetCount = evaluator.getTargetFields().size();
+        CompiledScoring compiled = null;
+        String engine;
+        if (!compile) {
+            engine = "jpmml: compiled evaluation turned off for this model";
+        } else {
+            try {
+                compiled = CompiledScoring.compile(evaluator, this.preparers, this.results, version);
+                engine = compiled.describe();
+            } catch (NotCompiled e) {
+                engine = "jpmml: " + e.getMessage();
+                LOG.info("Model '{}' is scored by JPMML-Evaluator, not compiled: {}", source, e.getMessage());
+            }
+        }
+        this.compiled = compiled;
+        this.engine = engine;
     }
 
     /** Loads and verifies a PMML file, plain or gzip-compressed (detected from its content). */
     public static Scorer load(Path path) {
         return load(ModelLoader.read(path), path.toString());
+    }
+
+    /**
+     * Loads and verifies a PMML file; with {@code compile} false a tree model is scored by
+     * JPMML-Evaluator instead of the compiled evaluator (see {@link #engine()}).
+     */
+    public static Scorer load(Path path, boolean compile) {
+        String source = path.toString();
+        return new Scorer(source, source, 0, ModelLoader.load(ModelLoader.read(path), source, true), compile);
     }
 
     /** Loads and verifies PMML bytes, plain or gzip; {@code source} names the model in messages. */
@@ -75,13 +106,22 @@ public final class Scorer implements Predictor {
      * for a converter that compares the model with its source row by row before trusting it.
      */
     public static Scorer load(byte[] pmml, String source, boolean verify) {
-        return new Scorer(source, source, 0, ModelLoader.load(pmml, source, verify));
+        return load(pmml, source, verify, true);
+    }
+
+    /**
+     * Loads PMML bytes; {@code verify} as in {@link #load(byte[], String, boolean)}, and with
+     * {@code compile} false a tree model is scored by JPMML-Evaluator instead of the compiled
+     * evaluator.
+     */
+    public static Scorer load(byte[] pmml, String source, boolean verify, boolean compile) {
+        return new Scorer(source, source, 0, ModelLoader.load(pmml, source, verify), compile);
     }
 
     /** A verified store version: results carry its version, messages name "churn v3". */
-    static Scorer load(byte[] pmml, String model, int version) {
+    static Scorer load(byte[] pmml, String model, int version, boolean compile) {
         String source = model + " v" + version;
-        return new Scorer(source, model, version, ModelLoader.load(pmml, source, true));
+        return new Scorer(source, model, version, ModelLoader.load(pmml, source, true), compile);
     }
 
     /** The JPMML-Evaluator version on the classpath (from its Maven metadata), or "unknown". */
@@ -112,6 +152,20 @@ public final class Scorer implements Predictor {
     /** The store version of the model; 0 for a model loaded from a file. */
     public int version() {
         return version;
+    }
+
+    /**
+     * Which engine scores this model and why: {@code "compiled: ..."} (the compiled tree
+     * evaluator, with the rows and leaves its load-time check against JPMML-Evaluator covered) or
+     * {@code "jpmml: <reason>"} (JPMML-Evaluator, and why the model is not compiled).
+     */
+    public String engine() {
+        return engine;
+    }
+
+    /** True when the compiled tree evaluator scores this model. */
+    public boolean isCompiled() {
+        return compiled != null;
     }
 
     /** PMML mining function: {@code classification}, {@code regression}, {@code clustering}, ... */
@@ -161,6 +215,9 @@ public final class Scorer implements Predictor {
     /** Scores many records; a bad record gets a failed result in its slot and the others still score. */
     @Override
     public List<ScoreResult> scoreAll(List<? extends Map<String, ?>> records) {
+        if (compiled != null) {
+            return compiled.scoreAll(records);
+        }
         List<ScoreResult> out = new ArrayList<>(records.size());
         for (Map<String, ?> record : records) {
             out.add(scoreOne(record));
@@ -185,6 +242,9 @@ public final class Scorer implements Predictor {
      */
     public ColumnBatch scoreColumns(String[] names, Object[] columns, long timeoutMillis) {
         InputColumns input = InputColumns.of(names, columns);
+        if (compiled != null) {
+            return compiled.scoreColumns(input);
+        }
         ResultColumns output = new ResultColumns(results, input.rows());
         long start = System.nanoTime();
         long budget = timeoutMillis * 1_000_000L;
@@ -200,6 +260,9 @@ public final class Scorer implements Predictor {
     }
 
     private ScoreResult scoreOne(Map<String, ?> record) {
+        if (compiled != null) {
+            return compiled.scoreAll(java.util.Collections.singletonList(record)).get(0);
+        }
         if (record == null) {
             return ScoreResult.failed(List.of(new FieldError(null, "invalid_record", "A record must be an object of field values; got null.")), version);
         }
