@@ -26,12 +26,15 @@ DESCRIPTIONS = {
     "forest": "Random forest (20 trees, depth 6) on six numeric features.",
     "regressor": "Gradient boosting regressor (60 trees of depth 3) on five numeric features.",
     "multiclass": "Iris species: multinomial logistic regression behind a strict domain.",
+    "boosting_mixed": "Loan approval: histogram gradient boosting (40 trees) on numeric and text "
+    "fields, missing numbers routed by the trees.",
 }
 TARGETS = {
     "logistic_mixed": "approved",
     "forest": "label",
     "regressor": "response",
     "multiclass": "species",
+    "boosting_mixed": "approved",
 }
 
 

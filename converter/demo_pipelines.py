@@ -11,7 +11,11 @@ import numpy as np
 import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_iris
-from sklearn.ensemble import GradientBoostingRegressor, RandomForestClassifier
+from sklearn.ensemble import (
+    GradientBoostingRegressor,
+    HistGradientBoostingClassifier,
+    RandomForestClassifier,
+)
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
@@ -137,9 +141,29 @@ def build_multiclass(rng):
     return pipeline, _joined((features, species)), inputs
 
 
+def build_boosting_mixed(rng):
+    """Trees on mixed data: missing numbers reach the trees (each split's default child takes
+    them), text goes through one-hot encoding, so the PMML has categorical splits."""
+    categorical = make_pipeline(
+        SimpleImputer(strategy="constant", fill_value="missing"), OneHotEncoder()
+    )
+    columns = ColumnTransformer(
+        [
+            ("num", "passthrough", ["age", "income", "score"]),
+            ("cat", categorical, ["color", "region"]),
+        ]
+    )
+    booster = HistGradientBoostingClassifier(max_iter=40, max_depth=3, random_state=SEED)
+    pipeline = PMMLPipeline([("columns", columns), ("classifier", booster)])
+    train = mixed_frame(rng, N_TRAIN)
+    pipeline.fit(*train)
+    return pipeline, _joined(train), mixed_frame(rng, N_INPUT)[0]
+
+
 CASES = {
     "logistic_mixed": build_logistic_mixed,
     "forest": build_forest,
     "regressor": build_regressor,
     "multiclass": build_multiclass,
+    "boosting_mixed": build_boosting_mixed,
 }

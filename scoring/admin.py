@@ -73,7 +73,8 @@ def publish_upload(
     verification rows, and serves it at once; returns its card. ``make_default`` moves the
     production alias, when set, to the new version (Openscoring's "replace")."""
     store = registry.store
-    model = Model.load_bytes(pmml, name, registry.settings)
+    settings = registry.settings
+    model = Model.load_bytes(pmml, name, settings, compile=name not in settings.interpreted_models)
     card = store.publish(name, pmml, upload_card(model, bottle.request.query))
     if make_default and DEFAULT_ALIAS in store.aliases(name):
         store.set_alias(name, DEFAULT_ALIAS, card["version"])

@@ -122,6 +122,7 @@ def _description(registry: Registry, name: str, ref) -> dict:
         "version": version,
         "aliases": dict(registry.entry(name).aliases),
         "card": registry.card(name, version),
+        "engine": model.engine,
         "schema": {
             "inputs": [f.to_dict() for f in model.inputs],
             "outputs": [f.to_dict() for f in model.outputs],

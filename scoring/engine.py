@@ -214,6 +214,9 @@ class Model:
         self.targets = self.outputs[: len(scorer.targetFields())]  # the outputs start with them
         self.mining_function = str(scorer.miningFunction())
         self.engine_version = str(_java()["Scorer"].engineVersion())
+        # "compiled: ..." (the compiled tree evaluator, with its load-time check) or
+        # "jpmml: <why not compiled>".
+        self.engine = str(scorer.engine())
         self.java_version = str(jpype.JClass("java.lang.System").getProperty("java.version"))
         # A record may carry the inputs, and the target and outputs (labelled data scores as it
         # is; those values are not used); anything else is unknown to the model.
@@ -223,13 +226,20 @@ class Model:
 
     @classmethod
     def load_bytes(
-        cls, pmml: bytes, source: str, settings: Settings, *, verify: bool = True
+        cls,
+        pmml: bytes,
+        source: str,
+        settings: Settings,
+        *,
+        verify: bool = True,
+        compile: bool = True,
     ) -> Model:
         """Loads PMML bytes (plain or gzip) and runs their embedded verification rows (``verify``
-        False skips them: only for the converter's own row-by-row fidelity check)."""
+        False skips them: only for the converter's own row-by-row fidelity check). A tree model
+        is compiled unless ``compile`` is False (see :attr:`engine`)."""
         start_jvm(settings)
         try:
-            scorer = _java()["Scorer"].load(_java()["byte[]"](pmml), source, verify)
+            scorer = _java()["Scorer"].load(_java()["byte[]"](pmml), source, verify, compile)
         except jpype.JException as error:
             raise _translate(error) from None
         return cls(scorer, source)
@@ -250,7 +260,12 @@ class Model:
     ) -> Model:
         """Loads a stored version (checksum checked by the store), by number, alias, or default."""
         version = store.resolve(name, ref)
-        return cls.load_bytes(store.read_pmml(name, version), f"{name} v{version}", settings)
+        return cls.load_bytes(
+            store.read_pmml(name, version),
+            f"{name} v{version}",
+            settings,
+            compile=name not in settings.interpreted_models,
+        )
 
     def score(self, record: Mapping) -> dict:
         """Scores one record; raises InvalidInputError naming every problem of it."""

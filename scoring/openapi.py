@@ -471,12 +471,18 @@ _SCHEMAS = {
     },
     "ModelDescription": {
         "type": "object",
-        "required": ["name", "version", "aliases", "card", "schema"],
+        "required": ["name", "version", "aliases", "card", "engine", "schema"],
         "properties": {
             "name": {"type": "string"},
             "version": {"type": "integer"},
             "aliases": {"type": "object", "additionalProperties": {"type": "integer"}},
             "card": {"type": "object", "description": "The model card (model-card.schema.json)"},
+            "engine": {
+                "type": "string",
+                "description": "Which engine scores this version: 'compiled: ...' (the compiled "
+                "tree evaluator and the rows of its load-time check against JPMML-Evaluator) or "
+                "'jpmml: <why not compiled>'.",
+            },
             "schema": {
                 "type": "object",
                 "required": ["inputs", "outputs"],

@@ -110,9 +110,7 @@ class Registry:
                 if key in self._broken:
                     raise self._broken[key]
                 try:
-                    model = Model.load_bytes(
-                        self.store.read_pmml(name, version), f"{name} v{version}", self.settings
-                    )
+                    model = Model.load_from_store(self.store, name, version, self.settings)
                 except PmmlkitError as error:
                     self._broken[key] = error
                     raise

@@ -74,6 +74,18 @@ def _optional_token(value: str | None) -> str | None:
     return value
 
 
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def _model_names(value) -> tuple[str, ...]:
+    names = value if isinstance(value, (tuple, list)) else str(value or "").split(",")
+    names = tuple(n.strip() for n in names if n.strip())
+    bad = [n for n in names if not _MODEL_NAME.match(n)]
+    if bad:
+        raise ValueError(f"must be model names separated by commas; got {', '.join(map(repr, bad))}")
+    return names
+
+
 def _path(value: str | Path) -> Path:
     return Path(value).expanduser()
 
@@ -150,6 +162,15 @@ class Settings:
             "Bearer token for admin calls (upload, alias, archive, reload); without one they are "
             "refused off loopback. Prefer the variable: flags show in ps.",
             "TOKEN",
+        ),
+    )
+    interpreted_models: tuple[str, ...] = field(
+        default=(),
+        metadata=_meta(
+            _model_names,
+            "Models (names, comma-separated) scored by JPMML-Evaluator even where the compiled "
+            "tree evaluator could score them.",
+            "NAMES",
         ),
     )
     jars: Path | None = field(

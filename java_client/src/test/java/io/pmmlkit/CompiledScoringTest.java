@@ -1,0 +1,161 @@
+package io.pmmlkit;
+
+import static org.junit.Assert.assertArrayEquals;
+import static org.junit.Assert.assertEquals;
+import static org.junit.Assert.assertFalse;
+import static org.junit.Assert.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import org.junit.Test;
+
+/** The compiled tree evaluator against JPMML-Evaluator itself, on real converter output. */
+public class CompiledScoringTest {
+    private static final List<String> TREE_CASES = List.of("forest", "regressor", "boosting_mixed");
+
+    @Test
+    public void treeModelsOfTheGoldenCasesAreCompiledAndSaySo() throws Exception {
+        for (String name : TREE_CASES) {
+            Scorer scorer = Scorer.load(GoldenCase.named(name).pmml());
+            assertTrue(name + ": " + scorer.engine(), scorer.isCompiled());
+            assertTrue(scorer.engine(), scorer.engine().matches("compiled: \\d+ trees; equal to JPMML-Evaluator on \\d+ check rows reaching \\d+ of \\d+ leaves"));
+        }
+        Scorer linear = Scorer.load(GoldenCase.named("logistic_mixed").pmml());
+        assertFalse(linear.isCompiled());
+        assertEquals("jpmml: no tree model to compile (RegressionModel)", linear.engine());
+    }
+
+    @Test
+    public void compiledEqualsJpmmlOnEveryGoldenRow() throws Exception {
+        for (String name : TREE_CASES) {
+            GoldenCase golden = GoldenCase.named(name);
+            Scorer compiled = Scorer.load(golden.pmml());
+            Scorer interpreted = Scorer.load(golden.pmml(), false);
+            List<Map<String, Object>> records = golden.records(compiled);
+            assertSame(name, interpreted.scoreAll(records), compiled.scoreAll(records));
+            for (Map<String, Object> record : records.subList(0, 20)) {
+                assertEquals(name, interpreted.score(record).values(), compiled.score(record).values());
+            }
+        }
+    }
+
+    @Test
+    public void compiledEqualsJpmmlOnRandomInputsWithMissingValuesUnseenCategoriesAndBadTypes() throws Exception {
+        Random random = new Random(7);
+        for (String name : TREE_CASES) {
+            GoldenCase golden = GoldenCase.named(name);
+            Scorer compiled = Scorer.load(golden.pmml());
+            Scorer interpreted = Scorer.load(golden.pmml(), false);
+            List<Map<String, Object>> records = new ArrayList<>();
+            for (int r = 0; r < 5000; r++) {
+                records.add(randomRecord(compiled, random));
+            }
+            List<ScoreResult> want = interpreted.scoreAll(records);
+            assertSame(name, want, compiled.scoreAll(records));
+            long failed = want.stream().filter(result -> !result.isOk()).count();
+            assertTrue(name + ": some random records must be refused, some scored: " + failed, failed > 0 && failed < 5000);
+        }
+    }
+
+    @Test
+    public void columnBatchesOfTheCompiledEvaluatorEqualJpmmlsArrays() throws Exception {
+        for (String name : TREE_CASES) {
+            GoldenCase golden = GoldenCase.named(name);
+            Scorer compiled = Scorer.load(golden.pmml());
+            Scorer interpreted = Scorer.load(golden.pmml(), false);
+            List<Map<String, Object>> records = new ArrayList<>(golden.records(compiled));
+            Random random = new Random(11);
+            for (int r = 0; r < 3000; r++) {
+                records.add(randomRecord(compiled, random));
+            }
+            String[] names = compiled.inputFields().stream().map(FieldSpec::name).toArray(String[]::new);
+            Object[] columns = new Object[names.length];
+            for (int c = 0; c < names.length; c++) {
+                Object[] column = new Object[records.size()];
+                for (int r = 0; r < records.size(); r++) {
+                    column[r] = records.get(r).get(names[c]);
+                }
+                columns[c] = column;
+            }
+            ColumnBatch want = interpreted.scoreColumns(names, columns);
+            ColumnBatch got = compiled.scoreColumns(names, columns);
+            assertArrayEquals(want.errorRows(), got.errorRows());
+            assertArrayEquals(want.errorCodes(), got.errorCodes());
+            assertArrayEquals(want.errorMessages(), got.errorMessages());
+            for (int f = 0; f < want.fields().size(); f++) {
+                Object a = want.column(f);
+                Object b = got.column(f);
+                if (a instanceof double[]) {
+                    assertTrue(name + " " + want.names()[f], Arrays.equals((double[]) a, (double[]) b));
+                } else {
+                    assertArrayEquals(((CodedStrings) a).toArray(), ((CodedStrings) b).toArray());
+                }
+            }
+        }
+    }
+
+    @Test
+    public void aModelWithAConstructTheCompilerLacksIsServedByJpmmlAndSaysWhy() throws Exception {
+        String text = Files.readString(GoldenCase.named("regressor").pmml());
+        // A median of the trees: JPMML-Evaluator scores it, the compiled evaluator does not.
+        byte[] pmml = text.replace("multipleModelMethod=\"sum\"", "multipleModelMethod=\"median\"")
+                .replaceAll("(?s)<ModelVerification.*</ModelVerification>", "").getBytes(StandardCharsets.UTF_8);
+        Scorer scorer = Scorer.load(pmml, "median-of-trees");
+        assertFalse(scorer.isCompiled());
+        assertEquals("jpmml: multipleModelMethod median is not compiled for regression", scorer.engine());
+        Map<String, Object> record = Map.of("x1", 0.5, "x2", 0.25, "x3", 0.75, "x4", 0.125, "x5", 1.0);
+        assertTrue(scorer.score(record).get("response") instanceof Double);
+    }
+
+    @Test
+    public void compilingCanBeTurnedOffPerModel() throws Exception {
+        Scorer scorer = Scorer.load(GoldenCase.named("forest").pmml(), false);
+        assertFalse(scorer.isCompiled());
+        assertEquals("jpmml: compiled evaluation turned off for this model", scorer.engine());
+    }
+
+    private static void assertSame(String name, List<ScoreResult> want, List<ScoreResult> got) {
+        assertEquals(want.size(), got.size());
+        List<String> conflicts = new ArrayList<>();
+        for (int i = 0; i < want.size(); i++) {
+            ScoreResult a = want.get(i);
+            ScoreResult b = got.get(i);
+            if (a.isOk() != b.isOk() || (a.isOk() ? !a.values().equals(b.values()) : !a.errors().equals(b.errors()))) {
+                conflicts.add(name + " row " + i + ": JPMML " + (a.isOk() ? a.values() : a.errors()) + " compiled "
+                        + (b.isOk() ? b.values() : b.errors()));
+            }
+        }
+        conflicts.stream().limit(20).forEach(System.out::println);
+        assertEquals(name + ": conflicting rows (printed above)", 0, conflicts.size());
+    }
+
+    /** Values around the model's range, missing (10%), unseen categories and wrong types (2% each). */
+    private static Map<String, Object> randomRecord(Scorer scorer, Random random) {
+        Map<String, Object> record = new HashMap<>();
+        for (FieldSpec field : scorer.inputFields()) {
+            double dice = random.nextDouble();
+            Object value;
+            if (dice < 0.10) {
+                value = null;
+            } else if (dice < 0.12) {
+                value = field.isNumeric() ? "text" : 3.5;
+            } else if (field.isNumeric()) {
+                value = Math.round(random.nextDouble() * 256 * 120 - 256 * 10) / 256.0;
+            } else if (dice < 0.14 || field.categories().isEmpty()) {
+                value = "unseen-" + random.nextInt(3);
+            } else {
+                value = field.categories().get(random.nextInt(field.categories().size()));
+            }
+            if (value != null) {
+                record.put(field.name(), value);
+            }
+        }
+        return record;
+    }
+}
