@@ -4,10 +4,10 @@
                                          [--warmup 10] [--rows 1000] [--time-cap 60]
                                          [--models forest forest100 ...]
 
-Into a temporary store it publishes the four demo models exactly as ``pmmlkit.converter.demo``
-does, plus "forest100" (build_forest's data, RandomForestClassifier(n_estimators=100) with
-scikit-learn's other defaults, so fully grown trees), and joblib-dumps the very same fitted
-pipelines next to it. Then it starts two servers as subprocesses on 127.0.0.1, four waitress
+Into a temporary store it publishes the demo models exactly as ``pmmlkit.converter.demo``
+does, plus bench_trees.py's "forest100" (100 trees of depth 12 on 20,000 rows: a 30 MB PMML) and
+"hgb100" (histogram gradient boosting, 100 iterations, numeric and text fields), and
+joblib-dumps the very same fitted pipelines next to it. Then it starts two servers as subprocesses on 127.0.0.1, four waitress
 threads each:
 - pmmlkit: ``pmmlkit serve --threads 4 --reload-interval 0``, POST /v1/models/<name>/predict;
 - baseline: a Bottle app on waitress in this file (``--baseline-server DIR --port P``),
@@ -56,28 +56,9 @@ HEADERS = {"Content-Type": "application/json"}
 BATCH_P95_LIMIT_MS = 100.0
 SINGLE_P99_LIMIT_MS = 5.0
 P95_RATIO_LIMIT = 1.5
-FOREST100_DESCRIPTION = "Random forest (100 fully grown trees) on six numeric features."
 
 
 # -- models -----------------------------------------------------------------------------------
-
-
-def build_forest100(rng):
-    """build_forest with 100 trees and scikit-learn's defaults otherwise (no depth limit)."""
-    from sklearn.ensemble import RandomForestClassifier
-    from sklearn2pmml.pipeline import PMMLPipeline
-
-    from pmmlkit.converter import demo_pipelines as dp
-
-    def sample(n):
-        x = dp.numeric_frame(rng, n, 6, "f")
-        signal = np.sin(6 * x.f1) + (x.f2 > 0.5) * x.f3 * 2 - x.f4 * x.f5
-        return x, pd.Series((signal + rng.normal(0, 0.3, n) > 0.3).astype(int), name="label")
-
-    forest = RandomForestClassifier(n_estimators=100, random_state=dp.SEED)
-    train = sample(dp.N_TRAIN)
-    pipeline = PMMLPipeline([("classifier", forest)]).fit(*train)
-    return pipeline, dp._joined(train), sample(dp.N_INPUT)[0]
 
 
 def build_models(store_dir: Path, pipelines_dir: Path) -> dict[str, pd.DataFrame]:
@@ -96,19 +77,24 @@ def build_models(store_dir: Path, pipelines_dir: Path) -> dict[str, pd.DataFrame
     store = ModelStore(store_dir)
     started = time.perf_counter()
     published = {name: version for name, version, _ in publish_demo(store, settings)}
-    builders = {**CASES, "forest100": build_forest100}
-    targets = {**TARGETS, "forest100": "label"}
+    from bench_trees import DESCRIPTIONS
+    from bench_trees import TARGETS as TREE_TARGETS
+    from bench_trees import builders as tree_builders
+
+    extra = {name: build for name, build in tree_builders().items() if name in DESCRIPTIONS}
+    builders = {**CASES, **extra}
+    targets = {**TARGETS, **TREE_TARGETS}
     frames = {}
     for index, (name, build) in enumerate(builders.items()):
         # The builders are seeded: the same call as publish_demo's gives the same fit.
         pipeline, train, _ = build(np.random.default_rng([SEED, index]))
-        if name == "forest100":
+        if name in extra:
             card = convert(
                 pipeline,
                 train,
-                target="label",
+                target=targets[name],
                 name=name,
-                description=FOREST100_DESCRIPTION,
+                description=DESCRIPTIONS[name],
                 store=store,
                 settings=settings,
                 options=ConvertOptions(created_by="pmmlkit bench"),

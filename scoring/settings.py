@@ -82,7 +82,9 @@ def _model_names(value) -> tuple[str, ...]:
     names = tuple(n.strip() for n in names if n.strip())
     bad = [n for n in names if not _MODEL_NAME.match(n)]
     if bad:
-        raise ValueError(f"must be model names separated by commas; got {', '.join(map(repr, bad))}")
+        raise ValueError(
+            f"must be model names separated by commas; got {', '.join(map(repr, bad))}"
+        )
     return names
 
 
@@ -227,7 +229,7 @@ def markdown_table() -> str:
     """The README's configuration table."""
     rows = ["| flag | environment variable | default | meaning |", "|---|---|---|---|"]
     for f in fields(Settings):
-        default = "" if f.default is None else f"`{f.default}`"
+        default = "" if f.default in (None, ()) else f"`{f.default}`"
         flag = "--" + f.name.replace("_", "-")
         rows.append(
             f"| `{flag}` | `{ENV_PREFIX}{f.name.upper()}` | {default} | {f.metadata['help']} |"

@@ -48,7 +48,16 @@ def pmml_fields(pmml_path):
     targets = [f.get("name") for f in fields if f.get("usageType") in ("target", "predicted")]
     if len(targets) != 1:
         raise AssertionError(f"{pmml_path}: expected one target field, found {targets}")
-    return active, targets[0], model.findall("p:Output/p:OutputField", ns)
+    outputs = model.findall("p:Output/p:OutputField", ns)
+    if not outputs and model.find("p:Segmentation", ns) is not None:
+        # A model chain (boosting classifiers) answers with its last segment's outputs.
+        last = model.findall("p:Segmentation/p:Segment", ns)[-1]
+        outputs = [
+            f
+            for f in last.findall("*/p:Output/p:OutputField", ns)
+            if f.get("isFinalResult", "true") == "true"
+        ]
+    return active, targets[0], outputs
 
 
 def sklearn_outputs(pipeline, frame, target, output_fields):

@@ -62,13 +62,11 @@ final class CompiledCheck {
         }
         int[] coverage = model.leafCoverage(x, rows);
         CompiledModel.Results compiled = model.evaluate(x, rows);
-        for (int r = 0; r < rows; r++) {
-            String difference = compare(evaluator, arguments.get(r), compiled, r, results);
-            if (difference != null) {
-                return new CompiledCheck(rows, coverage[0], coverage[1], difference);
-            }
-        }
-        return new CompiledCheck(rows, coverage[0], coverage[1], null);
+        // JPMML-Evaluator is thread-safe: its side of the check runs on every core.
+        String difference = java.util.stream.IntStream.range(0, rows).parallel()
+                .mapToObj(r -> compare(evaluator, arguments.get(r), compiled, r, results))
+                .filter(Objects::nonNull).findFirst().orElse(null);
+        return new CompiledCheck(rows, coverage[0], coverage[1], difference);
     }
 
     private static String compare(Evaluator evaluator, Map<String, FieldValue> arguments,

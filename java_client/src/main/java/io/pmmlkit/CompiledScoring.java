@@ -55,22 +55,37 @@ final class CompiledScoring {
         return model;
     }
 
-    ColumnBatch scoreColumns(InputColumns input) {
+    /** {@code timeoutMillis} as in {@link Scorer#scoreColumns(String[], Object[], long)}. */
+    ColumnBatch scoreColumns(InputColumns input, String source, long timeoutMillis) {
         int rows = input.rows();
+        long deadline = timeoutMillis > 0 ? System.nanoTime() + timeoutMillis * 1_000_000L : Long.MAX_VALUE;
         Prepared prepared = new Prepared(rows);
         for (int i = 0; i < preparers.size(); i++) {
             Object column = input.column(preparers.get(i).spec().name());
             for (int row = 0; row < rows; row++) {
                 prepared.put(i, row, InputColumns.value(column, row));
             }
+            if (System.nanoTime() - deadline > 0) {
+                throw timeout(source, 0, rows, timeoutMillis);
+            }
         }
-        CompiledModel.Results scored = model.evaluate(prepared.x, rows);
+        CompiledModel.Results scored;
+        try {
+            scored = model.evaluate(prepared.x, rows, deadline);
+        } catch (CompiledModel.OverDeadline e) {
+            throw timeout(source, e.rowsScored(), rows, timeoutMillis);
+        }
         prepared.listErrors();
         Object[] columns = new Object[results.size()];
         for (int f = 0; f < columns.length; f++) {
             columns[f] = column(scored, f, rows, prepared);
         }
         return new ColumnBatch(rows, results, columns, prepared.errorRows, prepared.errors);
+    }
+
+    static ScoringException timeout(String source, int scored, int rows, long timeoutMillis) {
+        return new ScoringException("timeout", null, "Model '" + source + "' scored " + scored + " of " + rows
+                + " rows in the " + timeoutMillis + " ms allowed; the request was stopped.");
     }
 
     List<ScoreResult> scoreAll(List<? extends Map<String, ?>> records) {

@@ -243,15 +243,14 @@ public final class Scorer implements Predictor {
     public ColumnBatch scoreColumns(String[] names, Object[] columns, long timeoutMillis) {
         InputColumns input = InputColumns.of(names, columns);
         if (compiled != null) {
-            return compiled.scoreColumns(input);
+            return compiled.scoreColumns(input, source, timeoutMillis);
         }
         ResultColumns output = new ResultColumns(results, input.rows());
         long start = System.nanoTime();
         long budget = timeoutMillis * 1_000_000L;
         for (int row = 0; row < input.rows(); row++) {
             if (timeoutMillis > 0 && System.nanoTime() - start > budget) {
-                throw new ScoringException("timeout", null, "Model '" + source + "' scored " + row + " of "
-                        + input.rows() + " rows in the " + timeoutMillis + " ms allowed; the request was stopped.");
+                throw CompiledScoring.timeout(source, row, input.rows(), timeoutMillis);
             }
             ScoreResult result = evaluate(prepare(input.row(row)));
             output.set(row, result);

@@ -101,11 +101,25 @@ public final class CheckRows {
     }
 
     private Object satisfying(FlatTree tree, List<int[]> wanted, int f) {
-        for (Object candidate : candidates.get(f)) {
-            if (candidate == null) {
-                continue;
+        List<Object> values = candidates.get(f);
+        int start = 1; // values.get(0) is null (missing)
+        if (!features.isText(f)) {
+            // Numbers are sorted: start at the path's lower bound instead of scanning them all.
+            double low = Double.NEGATIVE_INFINITY;
+            for (int[] want : wanted) {
+                int node = want[0];
+                if (tree.feature[node] == f && want[1] == Predicate.TRUE
+                        && (tree.op[node] == Predicate.GREATER_THAN || tree.op[node] == Predicate.GREATER_OR_EQUAL)) {
+                    low = Math.max(low, tree.value[node]);
+                } else if (tree.feature[node] == f && want[1] == Predicate.FALSE
+                        && (tree.op[node] == Predicate.LESS_OR_EQUAL || tree.op[node] == Predicate.LESS_THAN)) {
+                    low = Math.max(low, tree.value[node]);
+                }
             }
-            double x = features.encode(f, candidate);
+            start = Math.max(1, lowerIndex(f, low));
+        }
+        for (int i = start; i < values.size(); i++) {
+            double x = features.encode(f, values.get(i));
             boolean ok = true;
             for (int[] want : wanted) {
                 int node = want[0];
@@ -114,10 +128,29 @@ public final class CheckRows {
                 }
             }
             if (ok) {
-                return candidate;
+                return values.get(i);
+            }
+            if (!features.isText(f) && i - start > 4) {
+                return null; // the values just above the lower bound satisfy the path, or none does
             }
         }
         return null;
+    }
+
+    /** The index of the first candidate at or above {@code low} (numeric features; index 0 is null). */
+    private int lowerIndex(int f, double low) {
+        List<Object> values = candidates.get(f);
+        int lo = 1;
+        int hi = values.size();
+        while (lo < hi) {
+            int mid = (lo + hi) >>> 1;
+            if ((Double) values.get(mid) < low) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        return lo;
     }
 
     private static int[] parents(FlatTree tree) {

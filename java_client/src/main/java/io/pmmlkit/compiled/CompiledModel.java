@@ -182,20 +182,48 @@ public final class CompiledModel {
 
     /** Scores rows {@code 0 .. rows - 1} of {@code x} (see {@link #newColumns}). */
     public Results evaluate(double[][] x, int rows) {
+        return evaluate(x, rows, Long.MAX_VALUE);
+    }
+
+    /**
+     * {@link #evaluate(double[][], int)} that gives up once {@link System#nanoTime()} passes
+     * {@code deadline}, throwing {@link OverDeadline} with the number of rows scored by then.
+     */
+    public Results evaluate(double[][] x, int rows, long deadline) {
         Unit.Out out = new Unit.Out(rows, top.classes);
+        java.util.concurrent.atomic.AtomicInteger done = new java.util.concurrent.atomic.AtomicInteger();
         int blocks = (rows + BLOCK - 1) / BLOCK;
         boolean parallel = blocks > 1 && (long) rows * trees >= PARALLEL_WORK;
         IntStream range = IntStream.range(0, blocks);
         (parallel ? range.parallel() : range).forEach(block -> {
             int from = block * BLOCK;
             int to = Math.min(rows, from + BLOCK);
+            if (deadline != Long.MAX_VALUE && System.nanoTime() - deadline > 0) {
+                throw new OverDeadline(done.get());
+            }
             Unit.Out part = new Unit.Out(to - from, top.classes);
             top.run(x, from, to, part);
             System.arraycopy(part.value, 0, out.value, from, to - from);
             System.arraycopy(part.label, 0, out.label, from, to - from);
             System.arraycopy(part.probabilities, 0, out.probabilities, from * top.classes, (to - from) * top.classes);
+            done.addAndGet(to - from);
         });
         return new Results(out);
+    }
+
+    /** Thrown by {@link #evaluate(double[][], int, long)} past its deadline. */
+    public static final class OverDeadline extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final int rowsScored;
+
+        OverDeadline(int rowsScored) {
+            super(null, null, false, false);
+            this.rowsScored = rowsScored;
+        }
+
+        public int rowsScored() {
+            return rowsScored;
+        }
     }
 
     /** What {@link #evaluate} found, per result field (targets then outputs, as the evaluator lists them). */
