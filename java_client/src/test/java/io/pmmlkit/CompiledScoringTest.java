@@ -75,14 +75,7 @@ public class CompiledScoringTest {
                 records.add(randomRecord(compiled, random));
             }
             String[] names = compiled.inputFields().stream().map(FieldSpec::name).toArray(String[]::new);
-            Object[] columns = new Object[names.length];
-            for (int c = 0; c < names.length; c++) {
-                Object[] column = new Object[records.size()];
-                for (int r = 0; r < records.size(); r++) {
-                    column[r] = records.get(r).get(names[c]);
-                }
-                columns[c] = column;
-            }
+            Object[] columns = GoldenCase.columns(records, names);
             ColumnBatch want = interpreted.scoreColumns(names, columns);
             ColumnBatch got = compiled.scoreColumns(names, columns);
             assertArrayEquals(want.errorRows(), got.errorRows());

@@ -49,6 +49,19 @@ final class GoldenCase {
         return new GoldenCase(root().resolve(name));
     }
 
+    /** The records as one Object[] column per name, the form {@link Scorer#scoreColumns} takes. */
+    static Object[] columns(List<Map<String, Object>> records, String[] names) {
+        Object[] columns = new Object[names.length];
+        for (int c = 0; c < names.length; c++) {
+            Object[] column = new Object[records.size()];
+            for (int r = 0; r < records.size(); r++) {
+                column[r] = records.get(r).get(names[c]);
+            }
+            columns[c] = column;
+        }
+        return columns;
+    }
+
     Path pmml() {
         return dir.resolve("model.pmml");
     }

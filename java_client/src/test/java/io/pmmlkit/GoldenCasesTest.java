@@ -45,14 +45,7 @@ public class GoldenCasesTest {
             Scorer scorer = Scorer.load(golden.pmml());
             List<Map<String, Object>> records = golden.records(scorer);
             String[] names = golden.input.get(0);
-            Object[] columns = new Object[names.length];
-            for (int c = 0; c < names.length; c++) {
-                Object[] column = new Object[records.size()];
-                for (int r = 0; r < records.size(); r++) {
-                    column[r] = records.get(r).get(names[c]);
-                }
-                columns[c] = column;
-            }
+            Object[] columns = GoldenCase.columns(records, names);
             ColumnBatch batch = scorer.scoreColumns(names, columns);
             assertEquals(0, batch.errorRows().length);
             assertEquals(records.size(), batch.rows());
