@@ -21,10 +21,7 @@ final class NodePayload {
         int k = classes.size();
         if (!node.hasScoreDistributions()) {
             java.util.Arrays.fill(tree.probabilities, i * k, i * k + k, Double.NaN);
-            if (score != null && node.hasNodes()) {
-                return;
-            }
-            if (score != null) {
+            if (score != null && !node.hasNodes()) {
                 throw new NotCompiled("a classification leaf without ScoreDistributions (no probabilities)");
             }
             return;
