@@ -12,11 +12,12 @@ import logging
 
 import bottle
 
-from . import admin, openapi, openscoring_api, payloads
+from . import admin, monitor_api, openapi, openscoring_api, payloads
 from .engine import unknown_field_errors
 from .errors import InvalidInputError, PmmlkitError, RequestTimeoutError
 from .observe import Metrics, Observed, note, request_id
 from .payloads import json_response, read_body
+from .predlog import PredictionLog
 from .registry import Registry
 from .settings import Settings
 from .store import ModelStore
@@ -30,12 +31,16 @@ _BOTTLE_ERRORS = {
 }
 
 
-def create_app(settings: Settings, registry: Registry | None = None) -> Observed:
-    """The WSGI app. Without a ``registry``, one is made over ``settings.store`` and loaded."""
+def create_app(
+    settings: Settings, registry: Registry | None = None, log: PredictionLog | None = None
+) -> Observed:
+    """The WSGI app. Without a ``registry``, one is made over ``settings.store`` and loaded;
+    without a prediction ``log`` (the caller starts and closes it), nothing is logged and the
+    monitoring endpoints answer 503."""
     if registry is None:
         registry = Registry(ModelStore(settings.store), settings)
         registry.reload()
-    metrics = Metrics()
+    metrics = Metrics(log)
     app = bottle.Bottle()
     app.config["json.enable"] = False
     app.install(_errors_as_json)
@@ -43,6 +48,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> Observed
     _routes(app, registry, settings, metrics)
     admin.install(app, registry, settings)
     openscoring_api.install(app, registry, settings)
+    monitor_api.install(app, registry, settings, log)
     document = {}
 
     @app.get("/openapi.json")
@@ -50,7 +56,7 @@ def create_app(settings: Settings, registry: Registry | None = None) -> Observed
         return json_response(document)
 
     document.update(openapi.document(app))  # checks that it covers every route above
-    return Observed(app, metrics, openscoring_api.headers_for)
+    return Observed(app, metrics, openscoring_api.headers_for, log)
 
 
 def _routes(app: bottle.Bottle, registry: Registry, settings: Settings, metrics: Metrics) -> None:
@@ -152,7 +158,9 @@ def _predict(registry: Registry, settings: Settings, name: str, ref):
         if unknown and settings.unknown_fields == "warn":
             bottle.response.set_header("X-Unknown-Fields", ",".join(unknown))
         return payloads.csv_body(result)
-    shape, data = payloads.batch_of(payloads.parse_json(body), settings.max_records)
+    body = payloads.parse_json(body)
+    shape, data = payloads.batch_of(body, settings.max_records)
+    note(keys=payloads.keys_of(body, shape, data))
     records = [data] if shape == "record" else data
     unknown = payloads.unknown_counts(data if shape == "columns" else records, model.known_fields)
     if unknown and reject_unknown and shape == "columns":

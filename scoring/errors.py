@@ -164,6 +164,32 @@ class FidelityError(PmmlkitError):
         self.differences = differences
 
 
+class PredictionLogError(PmmlkitError):
+    """The prediction log is off, or its database cannot be read or written (down, full)."""
+
+    code = "prediction_log_unavailable"
+    status = 503
+
+
+class FeedbackError(PmmlkitError, ValueError):
+    """Feedback that names no logged prediction or carries an outcome the model cannot have;
+    ``errors`` lists every problem of a feedback batch at once (each with its index)."""
+
+    code = "invalid_feedback"
+    status = 422
+
+    def __init__(self, errors: list[tuple[int, FieldError]], status: int):
+        first = errors[0][1]
+        super().__init__(first.message, field=first.field, code=first.code)
+        self.status = status
+        self.errors = errors
+
+    def to_dict(self) -> dict:
+        body = super().to_dict()
+        body["error"]["errors"] = [{"index": i, **e.to_dict()} for i, e in self.errors]
+        return body
+
+
 class ConfigurationError(PmmlkitError, ValueError):
     code = "invalid_setting"
     status = 500

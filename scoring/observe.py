@@ -21,6 +21,9 @@ from prometheus_client import (
     disable_created_metrics,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from .predlog import Scored
 
 ACCESS_LOG = logging.getLogger("pmmlkit.access")
 _NOTE = "pmmlkit.note"
@@ -45,7 +48,7 @@ def started() -> float:
 class Metrics:
     """The service's Prometheus metrics, in a registry of their own (one per app)."""
 
-    def __init__(self):
+    def __init__(self, log=None):
         disable_created_metrics()  # no *_created series: they double the output for nothing
         self.registry = CollectorRegistry()
         self.requests = Counter(
@@ -80,17 +83,80 @@ class Metrics:
             registry=self.registry,
         )
 
+        if log is not None:
+            self.registry.register(_LogCollector(log))
+
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
+
+
+class _LogCollector:
+    """The prediction log's own counters, read when /metrics is scraped."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def collect(self):
+        for name, help, value in (
+            (
+                "pmmlkit_prediction_log_rows_written",
+                "Rows written to the prediction log.",
+                self.log.written_rows,
+            ),
+            (
+                "pmmlkit_prediction_log_rows_dropped",
+                "Rows not logged because the log's queue was full (scoring went on).",
+                self.log.dropped_rows,
+            ),
+            (
+                "pmmlkit_prediction_log_write_errors",
+                "Failed writes to the prediction log (each retried).",
+                self.log.write_errors,
+            ),
+        ):
+            yield CounterMetricFamily(name, help, value=value)
+        yield GaugeMetricFamily(
+            "pmmlkit_prediction_log_queued",
+            "Requests waiting for the prediction log's writer.",
+            value=self.log.queued,
+        )
+
+
+def _scored(rid: str, facts: dict, status: int, duration: float) -> Scored:
+    """What the prediction log keeps of a request: references only, the rows are made by the
+    log's writer thread, off the request path."""
+    scored = Scored(
+        time=time.time() - duration,
+        request_id=rid,
+        model=facts["model"],
+        version=int(facts["version"]),
+        status=status,
+        latency_ms=duration * 1000,
+    )
+    if "scored" in facts:
+        model, data, result = facts["scored"]
+        target = model.targets[0] if model.targets else model.outputs[0]
+        scored.n_rows = result.n_rows
+        scored.target = target.name
+        scored.probabilities = [
+            f"probability({c})" for c in target.categories if f"probability({c})" in result.columns
+        ]
+        scored.columns = result.columns
+        scored.errors = result.errors
+        scored.data = data
+        scored.input_names = [f.name for f in model.inputs]
+        scored.keys = facts.get("keys")
+    return scored
 
 
 class Observed:
     """WSGI middleware: request id in and out, timing, access log, metrics."""
 
-    def __init__(self, app, metrics: Metrics, headers_for=lambda path: []):
+    def __init__(self, app, metrics: Metrics, headers_for=lambda path: [], log=None):
         self.app = app
         self.metrics = metrics
         self.headers_for = headers_for  # path -> extra response headers
+        self.log = log  # the PredictionLog, or None when logging is off
 
     def __call__(self, environ, start_response):
         start = time.monotonic()
@@ -123,6 +189,8 @@ class Observed:
             self.metrics.rows.labels(*labels).inc(facts.get("rows", 0))
             for code, count in facts.get("row_errors", {}).items():
                 self.metrics.row_errors.labels(*labels, code).inc(count)
+            if self.log is not None:
+                self.log.record(_scored(environ["pmmlkit.request_id"], facts, status, duration))
         if ACCESS_LOG.isEnabledFor(logging.INFO):
             line = {
                 "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -13,6 +13,8 @@ import re
 
 import bottle
 
+from . import openapi_monitoring
+
 _REF = "#/components/schemas/"
 
 
@@ -68,6 +70,11 @@ _PMML_BODY = {
         "application/gzip": {"schema": {"type": "string", "format": "binary"}},
     },
 }
+
+
+# A client's key per record: feedback can name the prediction by it.
+_KEY = {"type": ["string", "integer"], "description": "The client's key for the record."}
+_KEYS = {"type": "array", "items": _KEY, "description": "One key per record, in order."}
 
 
 def _predict(summary: str, parameters: list) -> dict:
@@ -495,11 +502,15 @@ _SCHEMAS = {
     },
     "PredictRequest": {
         "oneOf": [
-            {"type": "object", "required": ["record"], "properties": {"record": _RECORD}},
+            {
+                "type": "object",
+                "required": ["record"],
+                "properties": {"record": _RECORD, "key": _KEY},
+            },
             {
                 "type": "object",
                 "required": ["records"],
-                "properties": {"records": {"type": "array", "items": _RECORD}},
+                "properties": {"records": {"type": "array", "items": _RECORD}, "keys": _KEYS},
             },
             {
                 "type": "object",
@@ -508,7 +519,8 @@ _SCHEMAS = {
                     "columns": {
                         "type": "object",
                         "additionalProperties": {"type": "array", "items": _VALUE},
-                    }
+                    },
+                    "keys": _KEYS,
                 },
             },
         ]
@@ -574,7 +586,7 @@ _SCHEMAS = {
 def document(app: bottle.Bottle) -> dict:
     """The document for ``app`` (native and Openscoring-compatible API). Raises RuntimeError
     when the app's routes and the document's operations differ."""
-    paths = {**_PATHS, **_OPENSCORING_PATHS}
+    paths = {**_PATHS, **openapi_monitoring.PATHS, **_OPENSCORING_PATHS}
     documented = {(m.upper(), p) for p, ops in paths.items() for m in ops}
     routed = {(r.method, re.sub(r"<(\w+)(:[^>]*)?>", r"{\1}", r.rule)) for r in app.routes}
     if documented != routed:
@@ -591,7 +603,7 @@ def document(app: bottle.Bottle) -> dict:
         },
         "paths": paths,
         "components": {
-            "schemas": {**_SCHEMAS, **_OPENSCORING_SCHEMAS},
+            "schemas": {**_SCHEMAS, **openapi_monitoring.SCHEMAS, **_OPENSCORING_SCHEMAS},
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
         },
     }

@@ -115,15 +115,31 @@ def batch_of(body: dict, max_records: int) -> tuple[str, object]:
         isinstance(data, Mapping) and all(isinstance(v, list) for v in data.values())
     ):
         raise PayloadError('"columns" must be an object of lists, one per field.')
-    count = (
-        1
-        if shape == "record"
-        else len(data)
-        if shape == "records"
-        else max(map(len, data.values()), default=0)
-    )
+    count = 1 if shape == "record" else len(data) if shape == "records" else _rows(data)
     check_record_count(count, max_records)
     return shape, data
+
+
+def keys_of(body: dict, shape: str, data) -> list | None:
+    """The client's keys of a predict body: ``"key"`` with one record, ``"keys"`` (one per
+    record or row) with many; feedback can then name a prediction by its key."""
+    name = "key" if shape == "record" else "keys"
+    other = "keys" if shape == "record" else "key"
+    if other in body:
+        raise PayloadError(f'"{other}" does not go with "{shape}"; use "{name}".', field=other)
+    if name not in body:
+        return None
+    keys = [body[name]] if shape == "record" else body[name]
+    count = 1 if shape == "record" else len(data) if shape == "records" else _rows(data)
+    if not isinstance(keys, list) or len(keys) != count:
+        raise PayloadError(f'"keys" must be a list of {count} keys, one per record.', field=name)
+    if not all(isinstance(k, (str, int)) and not isinstance(k, bool) for k in keys):
+        raise PayloadError(f'Every "{name}" must be a string or a whole number.', field=name)
+    return keys
+
+
+def _rows(columns) -> int:
+    return max(map(len, columns.values()), default=0)
 
 
 def _kind(value) -> str:
@@ -235,7 +251,7 @@ def score(
     result = model.score_batch(data, timeout=remaining)
     if reject_unknown:
         result = with_unknown_fields(result, data, model.known_fields)
-    note(rows=result.n_rows, row_errors=error_counts(result))
+    note(rows=result.n_rows, row_errors=error_counts(result), scored=(model, data, result))
     if all_or_nothing and result.errors:
         raise BatchRejectedError(result)
     return result

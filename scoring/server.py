@@ -18,6 +18,7 @@ from waitress.task import ErrorTask
 from . import openscoring_api
 from .app import create_app
 from .observe import ACCESS_LOG
+from .predlog import PredictionLog
 from .registry import Poller, Registry
 from .settings import Settings
 from .store import ModelStore
@@ -35,10 +36,19 @@ class Service:
         self.settings = settings
         self.registry = Registry(ModelStore(settings.store), settings)
         self.registry.reload()  # logs every version that fails to load
+        target = settings.prediction_log_target
+        self.log = None
+        if target is not None:
+            self.log = PredictionLog.open(
+                target,
+                inputs_rate=settings.log_inputs_rate,
+                queue_size=settings.log_queue,
+                retention_days=settings.log_retention_days,
+            )
         # waitress refuses a body over the limit before reading it (its answer made JSON by
         # _JsonErrorChannel); channel_timeout closes connections idle or trickling that long.
         self.server = waitress.create_server(
-            create_app(settings, self.registry),
+            create_app(settings, self.registry, self.log),
             host=settings.host,
             port=settings.port,
             threads=settings.threads,
@@ -56,10 +66,14 @@ class Service:
     def run(self) -> None:
         """Serves in this thread until interrupted."""
         self._poller.start()
+        if self.log is not None:
+            self.log.start()
         try:
             self.server.run()
         finally:
             self._poller.stop()
+            if self.log is not None:
+                self.log.close()
 
     def start(self) -> Service:
         """Serves on a background thread; :meth:`close` (or leaving ``with``) stops it."""
@@ -86,6 +100,8 @@ class Service:
         self.server.task_dispatcher.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        if self.log is not None:
+            self.log.close()
 
     def _close_sockets(self) -> None:
         for dispatcher in list(self.server._map.values()):

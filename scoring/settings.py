@@ -88,6 +88,15 @@ def _model_names(value) -> tuple[str, ...]:
     return names
 
 
+def _log_target(value: str | None) -> str | None:
+    if value in (None, ""):
+        return None
+    value = str(value)
+    if "://" in value and not value.startswith(("sqlite://", "postgresql://", "postgresql+")):
+        raise ValueError(f"must be a file, a sqlite:// or postgresql:// URL, or off; got {value!r}")
+    return value
+
+
 def _path(value: str | Path) -> Path:
     return Path(value).expanduser()
 
@@ -175,6 +184,81 @@ class Settings:
             "NAMES",
         ),
     )
+    prediction_log: str | None = field(
+        default=None,
+        repr=False,  # a database URL may carry a password
+        metadata=_meta(
+            _log_target,
+            "Where the service logs predictions and feedback: a SQLite file, a "
+            "postgresql://user:pass@host/db URL (instances then share one log), or off. "
+            "Default: pmmlkit-predictions.sqlite3 beside the store.",
+            "FILE|URL|off",
+        ),
+    )
+    log_inputs_rate: float = field(
+        default=0.1,
+        metadata=_meta(
+            _bounded_float(0, 1),
+            "Share of scored rows whose inputs are logged too (input drift, case review, "
+            "`pmmlkit cases export`).",
+            "RATE",
+        ),
+    )
+    log_queue: int = field(
+        default=2000,
+        metadata=_meta(
+            _bounded_int(1, 1_000_000),
+            "Requests waiting for the prediction log's writer at most; beyond, their rows are "
+            "counted as dropped and scoring goes on.",
+            "N",
+        ),
+    )
+    log_retention_days: float = field(
+        default=30.0,
+        metadata=_meta(
+            _bounded_float(0.01, 36500), "Days the prediction log keeps requests.", "DAYS"
+        ),
+    )
+    drift_psi: float = field(
+        default=0.2,
+        metadata=_meta(
+            _bounded_float(0.001, 100),
+            "Population stability index (predictions or an input field, window vs the model "
+            "card's training baseline) from which monitoring reports drift.",
+            "PSI",
+        ),
+    )
+    alert_error_rate: float = field(
+        default=0.05,
+        metadata=_meta(
+            _bounded_float(0, 1), "Share of failed rows from which monitoring alerts.", "RATE"
+        ),
+    )
+    alert_latency_ms: float = field(
+        default=250.0,
+        metadata=_meta(
+            _bounded_float(0.1, 3_600_000),
+            "p95 request latency (ms) from which monitoring alerts.",
+            "MS",
+        ),
+    )
+    monitor_min_rows: int = field(
+        default=100,
+        metadata=_meta(
+            _bounded_int(1, 1 << 30),
+            "Rows a window needs before monitoring computes drift and alerts.",
+            "N",
+        ),
+    )
+    monitor_interval: float = field(
+        default=60.0,
+        metadata=_meta(
+            _bounded_float(0, 86400),
+            "Seconds between the background drift checks that feed /metrics and the log "
+            "(over the last day; 0: off).",
+            "SECONDS",
+        ),
+    )
     jars: Path | None = field(
         default=None,
         metadata=_meta(
@@ -191,6 +275,15 @@ class Settings:
                 object.__setattr__(self, f.name, f.metadata["parse"](value))
             except (TypeError, ValueError) as error:
                 raise ConfigurationError(f"Setting '{f.name}' {error}.", field=f.name) from None
+
+    @property
+    def prediction_log_target(self) -> str | None:
+        """The prediction log's file or URL; None when logging is off."""
+        if self.prediction_log == "off":
+            return None
+        if self.prediction_log is None:
+            return str(Path(self.store).absolute().parent / "pmmlkit-predictions.sqlite3")
+        return self.prediction_log
 
     @classmethod
     def from_sources(cls, args: argparse.Namespace | None = None, environ=None) -> Settings:

@@ -1,0 +1,116 @@
+"""The monitoring endpoints: ``GET /v1/models/{name}/monitoring``, ``GET .../cases`` and
+``POST .../feedback``. Handlers parse, call, serialise; the work is in :mod:`.monitoring`,
+:mod:`.cases` and :mod:`.feedback`."""
+
+from __future__ import annotations
+
+import time
+
+import bottle
+import sqlalchemy as sa
+
+from . import cases, feedback, monitoring
+from .errors import PmmlkitError, PredictionLogError
+from .payloads import PayloadError, json_response, parse_json, read_body
+from .predlog import PredictionLog, as_label
+from .registry import Registry
+from .settings import Settings
+
+
+def install(
+    app: bottle.Bottle, registry: Registry, settings: Settings, log: PredictionLog | None
+) -> None:
+    def need_log() -> PredictionLog:
+        if log is None:
+            raise PredictionLogError(
+                "The prediction log is off (setting prediction_log=off): nothing to monitor."
+            )
+        return log
+
+    @app.get("/v1/models/<name>/monitoring")
+    def monitor(name):
+        registry.entry(name)  # 404 for a model the store does not have
+        window = _choice(bottle.request.query, "window", monitoring.WINDOWS, "day")
+        version = _version(bottle.request.query)
+        try:
+            answer = monitoring.report(
+                need_log().engine,
+                name,
+                lambda v: card_or_empty(registry, name, v),
+                window=window,
+                version=version,
+                thresholds=monitoring.Thresholds.of(settings),
+            )
+        except sa.exc.SQLAlchemyError as error:
+            raise PredictionLogError(f"The prediction log cannot be read: {error}.") from None
+        return json_response(answer)
+
+    @app.get("/v1/models/<name>/cases")
+    def list_cases(name):
+        registry.entry(name)
+        query = bottle.request.query
+        span, _ = monitoring.WINDOWS[_choice(query, "window", monitoring.WINDOWS, "day")]
+        limit = _whole(query, "limit", 50, 1, 1000)
+        until = time.time()
+        found = cases.cases(
+            need_log().engine,
+            name,
+            until - span,
+            until,
+            version=_version(query),
+            kind=_choice(query, "filter", cases.FILTERS, "all"),
+            limit=limit,
+            with_inputs=_choice(query, "inputs", ("any", "only"), "any") == "only",
+        )
+        return json_response({"model": name, "cases": found})
+
+    @app.post("/v1/models/<name>/feedback")
+    def post_feedback(name):
+        registry.entry(name)
+        body = parse_json(read_body(settings)) if bottle.request.content_length else None
+        if body is None:
+            raise PayloadError("The body is empty; expected a feedback object.")
+        taken = feedback.accept(need_log(), name, body, lambda v: classes(registry, name, v))
+        bottle.response.status = 201
+        return json_response({"accepted": taken})
+
+
+def card_or_empty(registry: Registry, name: str, version: int) -> dict:
+    try:
+        return registry.card(name, version)
+    except PmmlkitError:  # archived since: the report still shows its traffic
+        return {}
+
+
+def classes(registry: Registry, name: str, version: int) -> list[str] | None:
+    """A version's classes as the log writes labels; None for a regression."""
+    target = card_or_empty(registry, name, version).get("target") or {}
+    if target.get("kind") != "classification":
+        return None
+    return [as_label(c) for c in target.get("classes", [])]
+
+
+def _choice(query, name: str, choices, default: str) -> str:
+    value = query.get(name, default)
+    if value not in choices:
+        raise PayloadError(
+            f"Query parameter '{name}' must be one of {', '.join(choices)}; got {value!r}.",
+            field=name,
+        )
+    return value
+
+
+def _whole(query, name: str, default: int, low: int, high: int) -> int:
+    value = query.get(name, str(default))
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise PayloadError(
+            f"Query parameter '{name}' must be a whole number from {low} to {high}; got {value!r}.",
+            field=name,
+        )
+    return int(value)
+
+
+def _version(query) -> int | None:
+    if "version" not in query:
+        return None
+    return _whole(query, "version", 1, 1, 1 << 31)
