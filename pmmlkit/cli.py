@@ -2,7 +2,8 @@
 
 Exit codes: 0 success; 1 an error (model, store, data or settings), message on stderr; 2 a usage
 error; 3 ``score`` wrote its output but some rows could not be scored (each named on stderr);
-4 ``convert`` refused to publish because the PMML does not reproduce scikit-learn.
+4 ``convert`` refused to publish because the PMML does not reproduce scikit-learn; 5 ``monitor``
+found a threshold crossed.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import argparse
 import json
 import sys
 
+from pmmlkit import monitor_cli
 from pmmlkit.scoring import csv_format
 from pmmlkit.scoring.engine import Model
 from pmmlkit.scoring.errors import ConfigurationError, PmmlkitError
@@ -113,6 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("first")
     diff.add_argument("second")
     diff.set_defaults(run=run_diff)
+    monitor_cli.add_commands(commands, common)
     return parser
 
 

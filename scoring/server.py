@@ -16,6 +16,7 @@ from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
 from . import openscoring_api
+from .alerts import Watcher
 from .app import create_app
 from .observe import ACCESS_LOG
 from .predlog import PredictionLog
@@ -47,8 +48,12 @@ class Service:
             )
         # waitress refuses a body over the limit before reading it (its answer made JSON by
         # _JsonErrorChannel); channel_timeout closes connections idle or trickling that long.
+        self.app = create_app(settings, self.registry, self.log)
+        self.watcher = None
+        if self.log is not None:
+            self.watcher = Watcher(self.registry, self.log, settings, self.app.metrics)
         self.server = waitress.create_server(
-            create_app(settings, self.registry, self.log),
+            self.app,
             host=settings.host,
             port=settings.port,
             threads=settings.threads,
@@ -68,11 +73,13 @@ class Service:
         self._poller.start()
         if self.log is not None:
             self.log.start()
+            self.watcher.start()
         try:
             self.server.run()
         finally:
             self._poller.stop()
             if self.log is not None:
+                self.watcher.stop()
                 self.log.close()
 
     def start(self) -> Service:
@@ -101,6 +108,7 @@ class Service:
         if self._thread is not None:
             self._thread.join(timeout=30)
         if self.log is not None:
+            self.watcher.stop()
             self.log.close()
 
     def _close_sockets(self) -> None:
