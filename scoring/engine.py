@@ -25,6 +25,8 @@ from .settings import Settings
 from .store import ModelStore
 
 PACKAGED_JARS = Path(__file__).with_name("jars")
+# Model.load_bytes's ``compile`` values and the Java CompileMode each stands for.
+_COMPILE_MODES = {"background": "BACKGROUND", True: "BACKGROUND", "now": "NOW", False: "OFF"}
 _start_lock = threading.Lock()
 _log = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ def _java():
     """Java classes and array types, looked up once (a lookup costs microseconds per call)."""
     return {
         "Scorer": jpype.JClass("io.pmmlkit.Scorer"),
+        "CompileMode": jpype.JClass("io.pmmlkit.CompileMode"),
+        "Duration": jpype.JClass("java.time.Duration"),
         "CodedStrings": jpype.JClass("io.pmmlkit.CodedStrings"),
         "ScoringException": jpype.JClass("io.pmmlkit.ScoringException"),
         "InvalidInputException": jpype.JClass("io.pmmlkit.InvalidInputException"),
@@ -214,15 +218,24 @@ class Model:
         self.targets = self.outputs[: len(scorer.targetFields())]  # the outputs start with them
         self.mining_function = str(scorer.miningFunction())
         self.engine_version = str(_java()["Scorer"].engineVersion())
-        # "compiled: ..." (the compiled tree evaluator, with its load-time check) or
-        # "jpmml: <why not compiled>".
-        self.engine = str(scorer.engine())
         self.java_version = str(jpype.JClass("java.lang.System").getProperty("java.version"))
         # A record may carry the inputs, and the target and outputs (labelled data scores as it
         # is; those values are not used); anything else is unknown to the model.
         self.known_fields = frozenset(f.name for f in self.inputs + self.outputs)
         algorithm = scorer.algorithmName()
         self.algorithm = None if algorithm is None else str(algorithm)
+
+    @property
+    def engine(self) -> str:
+        """Which engine scores now and why, read live: "compiled: ..." (the compiled tree
+        evaluator, with its load-time check), "jpmml: <why not compiled>", or, while a background
+        compile runs, "jpmml: compiling and checking in the background"."""
+        return str(self._scorer.engine())
+
+    def await_engine(self, timeout: float) -> str:
+        """Waits at most ``timeout`` seconds for a background compile to end; returns
+        :attr:`engine` (still the "in the background" one if the time ran out)."""
+        return str(self._scorer.awaitEngine(_java()["Duration"].ofMillis(int(timeout * 1000))))
 
     @classmethod
     def load_bytes(
@@ -232,39 +245,50 @@ class Model:
         settings: Settings,
         *,
         verify: bool = True,
-        compile: bool = True,
+        compile: str | bool = "background",
     ) -> Model:
         """Loads PMML bytes (plain or gzip) and runs their embedded verification rows (``verify``
         False skips them: only for the converter's own row-by-row fidelity check). A tree model
-        is compiled unless ``compile`` is False (see :attr:`engine`)."""
+        is compiled for the compiled evaluator as ``compile`` says: "background" (or True, the
+        default) returns once JPMML-Evaluator has verified the model, which serves until the
+        compiled evaluator has passed its check in the background; "now" compiles and checks
+        before returning; False never compiles (see :attr:`engine`)."""
+        if compile not in _COMPILE_MODES:
+            raise ValueError(f"compile must be 'background', 'now' or False; got {compile!r}.")
         start_jvm(settings)
+        mode = _java()["CompileMode"].valueOf(_COMPILE_MODES[compile])
         try:
-            scorer = _java()["Scorer"].load(_java()["byte[]"](pmml), source, verify, compile)
+            scorer = _java()["Scorer"].load(_java()["byte[]"](pmml), source, verify, mode)
         except jpype.JException as error:
             raise _translate(error) from None
         return cls(scorer, source)
 
     @classmethod
-    def load_file(cls, path: str | Path, settings: Settings) -> Model:
+    def load_file(
+        cls, path: str | Path, settings: Settings, *, compile: str | bool = "background"
+    ) -> Model:
+        """Loads a PMML file; ``compile`` as in :meth:`load_bytes`."""
         try:
             data = Path(path).read_bytes()
         except OSError as error:
             raise errors.ModelNotFoundError(
                 f"Model file '{path}' cannot be read: {error.strerror}."
             ) from None
-        return cls.load_bytes(data, str(path), settings)
+        return cls.load_bytes(data, str(path), settings, compile=compile)
 
     @classmethod
     def load_from_store(
         cls, store: ModelStore, name: str, ref: str | int | None, settings: Settings
     ) -> Model:
-        """Loads a stored version (checksum checked by the store), by number, alias, or default."""
+        """Loads a stored version (checksum checked by the store), by number, alias, or default;
+        it serves at once, a tree model compiled in the background unless named in
+        ``settings.interpreted_models``."""
         version = store.resolve(name, ref)
         return cls.load_bytes(
             store.read_pmml(name, version),
             f"{name} v{version}",
             settings,
-            compile=name not in settings.interpreted_models,
+            compile="background" if name not in settings.interpreted_models else False,
         )
 
     def score(self, record: Mapping) -> dict:

@@ -1,7 +1,7 @@
 package io.pmmlkit;
 
-import io.pmmlkit.compiled.NotCompiled;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -15,8 +15,6 @@ import org.jpmml.evaluator.InputField;
 import org.jpmml.evaluator.ModelEvaluator;
 import org.jpmml.evaluator.OutputField;
 import org.jpmml.evaluator.TargetField;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * A PMML model, loaded once, verified, and ready to score from many threads. Thread-safe.
@@ -27,12 +25,14 @@ import org.slf4j.LoggerFactory;
  * System.out.println(result.get("probability(yes)"));
  * }</pre>
  *
- * <p>Loading runs the PMML's embedded verification rows and refuses a model that fails them.
+ * <p>Loading runs the PMML's embedded verification rows and refuses a model that fails them. A
+ * tree model is then compiled for the compiled tree evaluator as the {@link CompileMode} says:
+ * before the load returns ({@code NOW}, the default), or in the background while JPMML-Evaluator
+ * serves ({@code BACKGROUND}; see {@link #engine()} and {@link #awaitEngine(Duration)}).
  * Input problems are reported per field, all at once, with stable codes ({@code missing_field},
  * {@code invalid_type}, {@code invalid_value}, {@code out_of_range}, {@code evaluation_failed}).
  */
 public final class Scorer implements Predictor {
-    private static final Logger LOG = LoggerFactory.getLogger(Scorer.class);
     private final String source;
     private final String model;
     private final int version;
@@ -41,11 +41,10 @@ public final class Scorer implements Predictor {
     private final List<FieldSpec> inputs;
     private final List<FieldSpec> results;
     private final int targetCount;
-    /** Null when JPMML-Evaluator scores: the model is not compiled, or compiling was turned off. */
-    private final CompiledScoring compiled;
-    private final String engine;
+    /** Read once per call: a batch finishes on the engine it started with. */
+    private final EngineSwitch engine;
 
-    private Scorer(String source, String model, int version, Evaluator evaluator, boolean compile) {
+    private Scorer(String source, String model, int version, Evaluator evaluator, CompileMode mode) {
         this.source = source;
         this.model = model;
         this.version = version;
@@ -65,21 +64,10 @@ public final class Scorer implements Predictor {
         }
         this.results = List.copyOf(results);
         this.targetCount = evaluator.getTargetFields().size();
-        CompiledScoring compiled = null;
-        String engine;
-        if (!compile) {
-            engine = "jpmml: compiled evaluation turned off for this model";
-        } else {
-            try {
-                compiled = CompiledScoring.compile(evaluator, this.preparers, this.results, version);
-                engine = compiled.describe();
-            } catch (NotCompiled e) {
-                engine = "jpmml: " + e.getMessage();
-                LOG.info("Model '{}' is scored by JPMML-Evaluator, not compiled: {}", source, e.getMessage());
-            }
-        }
-        this.compiled = compiled;
-        this.engine = engine;
+        List<InputPreparer> prepared = this.preparers;
+        List<FieldSpec> fields = this.results;
+        this.engine = EngineSwitch.start(java.util.Objects.requireNonNull(mode, "mode"), source,
+                () -> CompiledScoring.compile(evaluator, prepared, fields, version));
     }
 
     /** Loads and verifies a PMML file, plain or gzip-compressed (detected from its content). */
@@ -92,8 +80,13 @@ public final class Scorer implements Predictor {
      * JPMML-Evaluator instead of the compiled evaluator (see {@link #engine()}).
      */
     public static Scorer load(Path path, boolean compile) {
+        return load(path, compile ? CompileMode.NOW : CompileMode.OFF);
+    }
+
+    /** Loads and verifies a PMML file; a tree model is compiled as {@code mode} says. */
+    public static Scorer load(Path path, CompileMode mode) {
         String source = path.toString();
-        return new Scorer(source, source, 0, ModelLoader.load(ModelLoader.read(path), source, true), compile);
+        return new Scorer(source, source, 0, ModelLoader.load(ModelLoader.read(path), source, true), mode);
     }
 
     /** Loads and verifies PMML bytes, plain or gzip; {@code source} names the model in messages. */
@@ -115,13 +108,22 @@ public final class Scorer implements Predictor {
      * evaluator.
      */
     public static Scorer load(byte[] pmml, String source, boolean verify, boolean compile) {
-        return new Scorer(source, source, 0, ModelLoader.load(pmml, source, verify), compile);
+        return load(pmml, source, verify, compile ? CompileMode.NOW : CompileMode.OFF);
+    }
+
+    /**
+     * Loads PMML bytes; {@code verify} as in {@link #load(byte[], String, boolean)}, and a tree
+     * model is compiled as {@code mode} says.
+     */
+    public static Scorer load(byte[] pmml, String source, boolean verify, CompileMode mode) {
+        return new Scorer(source, source, 0, ModelLoader.load(pmml, source, verify), mode);
     }
 
     /** A verified store version: results carry its version, messages name "churn v3". */
     static Scorer load(byte[] pmml, String model, int version, boolean compile) {
         String source = model + " v" + version;
-        return new Scorer(source, model, version, ModelLoader.load(pmml, source, true), compile);
+        CompileMode mode = compile ? CompileMode.NOW : CompileMode.OFF;
+        return new Scorer(source, model, version, ModelLoader.load(pmml, source, true), mode);
     }
 
     /** The JPMML-Evaluator version on the classpath (from its Maven metadata), or "unknown". */
@@ -157,15 +159,26 @@ public final class Scorer implements Predictor {
     /**
      * Which engine scores this model and why: {@code "compiled: ..."} (the compiled tree
      * evaluator, with the rows and leaves its load-time check against JPMML-Evaluator covered) or
-     * {@code "jpmml: <reason>"} (JPMML-Evaluator, and why the model is not compiled).
+     * {@code "jpmml: <reason>"} (JPMML-Evaluator, and why the model is not compiled). With
+     * {@link CompileMode#BACKGROUND}, {@code "jpmml: compiling and checking in the background"}
+     * until the background compile ends one way or the other.
      */
     public String engine() {
-        return engine;
+        return engine.describe();
     }
 
-    /** True when the compiled tree evaluator scores this model. */
+    /** True when the compiled tree evaluator scores this model (now: it may switch later). */
     public boolean isCompiled() {
-        return compiled != null;
+        return engine.compiled() != null;
+    }
+
+    /**
+     * Waits until a background compile has ended, at most {@code timeout}, and returns
+     * {@link #engine()}: still the "in the background" description if the time ran out. Returns at
+     * once for a scorer loaded with {@link CompileMode#NOW} or {@link CompileMode#OFF}.
+     */
+    public String awaitEngine(Duration timeout) throws InterruptedException {
+        return engine.await(timeout);
     }
 
     /** PMML mining function: {@code classification}, {@code regression}, {@code clustering}, ... */
@@ -215,12 +228,13 @@ public final class Scorer implements Predictor {
     /** Scores many records; a bad record gets a failed result in its slot and the others still score. */
     @Override
     public List<ScoreResult> scoreAll(List<? extends Map<String, ?>> records) {
+        CompiledScoring compiled = engine.compiled();
         if (compiled != null) {
             return compiled.scoreAll(records);
         }
         List<ScoreResult> out = new ArrayList<>(records.size());
         for (Map<String, ?> record : records) {
-            out.add(scoreOne(record));
+            out.add(interpret(record));
         }
         return out;
     }
@@ -242,6 +256,7 @@ public final class Scorer implements Predictor {
      */
     public ColumnBatch scoreColumns(String[] names, Object[] columns, long timeoutMillis) {
         InputColumns input = InputColumns.of(names, columns);
+        CompiledScoring compiled = engine.compiled();
         if (compiled != null) {
             return compiled.scoreColumns(input, source, timeoutMillis);
         }
@@ -259,9 +274,15 @@ public final class Scorer implements Predictor {
     }
 
     private ScoreResult scoreOne(Map<String, ?> record) {
+        CompiledScoring compiled = engine.compiled();
         if (compiled != null) {
             return compiled.scoreAll(java.util.Collections.singletonList(record)).get(0);
         }
+        return interpret(record);
+    }
+
+    /** One record scored by JPMML-Evaluator. */
+    private ScoreResult interpret(Map<String, ?> record) {
         if (record == null) {
             return ScoreResult.failed(List.of(new FieldError(null, "invalid_record", "A record must be an object of field values; got null.")), version);
         }
