@@ -87,12 +87,13 @@ def convert(
     with _step(progress, "converting with sklearn2pmml"):
         pmml = _export(pmml_pipeline, sample.head(VERIFICATION_ROWS), options)
     with _step(progress, f"checking fidelity on {len(sample)} rows"):
-        model = Model.load_bytes(pmml, name, settings, verify=False)
+        # JPMML-Evaluator is the reference: the compiled evaluator is checked against it at load.
+        model = Model.load_bytes(pmml, name, settings, verify=False, compile=False)
         report = check_fidelity(pipeline, model, sample, labels, options.tolerance)
     if not report.passed:
         pmml = _handle_mismatch(report, pmml_pipeline, sample, labels, options, progress)
     with _step(progress, "loading the PMML with its verification rows"):
-        model = Model.load_bytes(pmml, name, settings)
+        model = Model.load_bytes(pmml, name, settings, compile=False)
     with _step(progress, "writing the model card and publishing"):
         card = _card(pipeline, model, data, report, description, options)
         return store.publish(name, pmml, card, compress=_compress(options, pmml))

@@ -185,9 +185,10 @@ def _cell(value) -> str:
 
 def run_score(args, settings: Settings) -> int:
     if args.model:
-        model = Model.load_file(args.model, settings)
+        model = Model.load_file(args.model, settings, compile="now")  # one batch: compile first
     else:
-        model = Model.load_from_store(ModelStore(settings.store), args.name, args.version, settings)
+        store = ModelStore(settings.store)
+        model = Model.load_from_store(store, args.name, args.version, settings, compile="now")
     result = model.score_batch(csv_format.read_columns(args.input, model.inputs))
     csv_format.write_results(args.output, result)
     for row, error in result.errors:

@@ -278,17 +278,23 @@ class Model:
 
     @classmethod
     def load_from_store(
-        cls, store: ModelStore, name: str, ref: str | int | None, settings: Settings
+        cls,
+        store: ModelStore,
+        name: str,
+        ref: str | int | None,
+        settings: Settings,
+        *,
+        compile: str = "background",
     ) -> Model:
         """Loads a stored version (checksum checked by the store), by number, alias, or default;
-        it serves at once, a tree model compiled in the background unless named in
-        ``settings.interpreted_models``."""
+        it serves at once, a tree model compiled in the background (``compile="now"``: before
+        returning) unless named in ``settings.interpreted_models``."""
         version = store.resolve(name, ref)
         return cls.load_bytes(
             store.read_pmml(name, version),
             f"{name} v{version}",
             settings,
-            compile="background" if name not in settings.interpreted_models else False,
+            compile=compile if name not in settings.interpreted_models else False,
         )
 
     def score(self, record: Mapping) -> dict:

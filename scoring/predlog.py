@@ -101,6 +101,8 @@ class Scored:
 
 def database_url(setting: str) -> str:
     """A SQLAlchemy URL from the ``prediction_log`` setting: a URL as it is, else a SQLite file."""
+    if setting.startswith("postgresql://"):  # psycopg 3 (the [postgres] extra), not psycopg2
+        return "postgresql+psycopg://" + setting.removeprefix("postgresql://")
     return setting if "://" in setting else f"sqlite:///{setting}"
 
 
@@ -183,7 +185,7 @@ class PredictionLog:
             if not batch:
                 if time.time() - last_purge > _PURGE_EVERY:
                     last_purge = time.time()
-                    self._purge()
+                    self.purge()
                 continue
             while not self._write(batch):
                 if self._stop.wait(pause):
@@ -256,7 +258,8 @@ class PredictionLog:
             for row in range(n)
         ]
 
-    def _purge(self) -> None:
+    def purge(self) -> None:
+        """Deletes what is older than the retention (the writer does it hourly)."""
         cutoff = time.time() - self.retention_days * 86400
         try:
             with self.engine.begin() as connection:

@@ -24,15 +24,14 @@ def serve(tmp_path, **options) -> Service:
     store = tmp_path / "store"
     if not store.exists():
         shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns(".lock", ".staging"))
-    settings = Settings(
-        store=store,
-        port=0,
-        reload_interval=0,
-        monitor_interval=0,
-        prediction_log=str(tmp_path / "log.sqlite3"),
-        log_inputs_rate=1.0,
+    options = {
+        "reload_interval": 0,
+        "monitor_interval": 0,
+        "prediction_log": str(tmp_path / "log.sqlite3"),
+        "log_inputs_rate": 1.0,
         **options,
-    )
+    }
+    settings = Settings(store=store, port=0, **options)
     return Service(settings).start()
 
 

@@ -1,0 +1,110 @@
+"""The prediction log itself: a full queue drops and counts instead of blocking, retention, and a
+PostgreSQL log shared by two instances that survives its database going down."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+import sqlalchemy as sa
+
+from pmmlkit.scoring.predlog import PredictionLog, Scored, predictions
+from pmmlkit.scoring.server import Service
+from pmmlkit.scoring.settings import Settings
+
+from .postgres import Postgres
+from .test_monitoring import like_training, records, serve
+
+LABELS = ["no", "yes", "yes"]
+
+
+def scored(at: float, request_id: str) -> Scored:
+    return Scored(
+        time=at,
+        request_id=request_id,
+        model="m",
+        version=1,
+        status=200,
+        latency_ms=1.0,
+        n_rows=3,
+        target="y",
+        columns={"y": LABELS},
+    )
+
+
+def count(log: PredictionLog) -> int:
+    with log.engine.connect() as connection:
+        return connection.execute(sa.select(sa.func.count()).select_from(predictions)).scalar()
+
+
+def test_a_full_queue_drops_and_counts_rows_without_blocking(tmp_path):
+    log = PredictionLog.open(str(tmp_path / "log.sqlite3"), queue_size=2)
+    taken = [log.record(scored(time.time(), f"r{i}")) for i in range(3)]
+    assert taken == [True, True, False]
+    assert log.dropped_rows == 3
+    log.start()
+    assert log.flush(timeout=10)
+    assert count(log) == 6 and log.written_rows == 6
+    log.close()
+
+
+def test_rows_older_than_the_retention_are_purged(tmp_path):
+    log = PredictionLog.open(str(tmp_path / "log.sqlite3"), retention_days=1).start()
+    log.record(scored(time.time() - 2 * 86400, "old"))
+    log.record(scored(time.time(), "new"))
+    assert log.flush(timeout=10)
+    log.purge()
+    with log.engine.connect() as connection:
+        kept = connection.execute(sa.select(predictions.c.request_id).distinct()).scalars().all()
+    assert kept == ["new"]
+    log.close()
+
+
+def test_two_instances_share_one_postgres_log_that_survives_the_database_going_down(tmp_path):
+    rows = records(like_training(300))
+    with (
+        Postgres() as database,
+        serve(tmp_path, prediction_log=database.url) as first,
+        Service(second_instance(tmp_path, database.url)).start() as second,
+    ):
+        for service in (first, second):
+            answer = requests.post(
+                f"{service.url}/v1/models/logistic_mixed/predict", json={"records": rows[:100]}
+            )
+            assert answer.status_code == 200
+            assert service.log.flush(timeout=30)
+        shared = monitoring_rows(second)
+        database.stop()
+        down = requests.post(
+            f"{first.url}/v1/models/logistic_mixed/predict", json={"records": rows[100:]}
+        )
+        refused = requests.get(f"{first.url}/v1/models/logistic_mixed/monitoring")
+        feedback = requests.post(
+            f"{first.url}/v1/models/logistic_mixed/feedback",
+            json={"request_id": down.json()["request_id"], "outcome": "no"},
+        )
+        assert not first.log.flush(timeout=2)  # the rows wait, in memory, for the database
+        database.start()
+        assert first.log.flush(timeout=90)
+        after = monitoring_rows(second)
+        errors = first.log.write_errors
+    assert shared == 200  # each instance sent 100 rows; either one sees both
+    assert down.status_code == 200 and len(down.json()["results"]) == 200
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "prediction_log_unavailable"
+    assert feedback.status_code == 503
+    assert errors >= 1
+    assert after == 400  # nothing lost while the database was down
+
+
+def second_instance(tmp_path, url: str) -> Settings:
+    """Another instance over the same store and the same PostgreSQL log."""
+    return Settings(
+        store=tmp_path / "store", port=0, reload_interval=0, monitor_interval=0, prediction_log=url
+    )
+
+
+def monitoring_rows(service: Service) -> int:
+    answer = requests.get(f"{service.url}/v1/models/logistic_mixed/monitoring")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["versions"][0]["volume"]["rows"]
