@@ -13,7 +13,7 @@ JARS   := scoring/jars/.built
 JAVA_SOURCES := build.gradle settings.gradle $(shell find java_client/src/main -type f 2>/dev/null)
 PY_DIRS := pmmlkit scoring converter tests bench
 
-.PHONY: setup serve test test-java test-python lint jars gradle golden demo-models wheel publish-local clean
+.PHONY: setup serve test test-java test-python lint jars gradle chromium golden demo-models wheel publish-local clean
 
 setup: $(BIN)/.installed $(JARS)
 
@@ -30,7 +30,7 @@ lint: $(BIN)/.installed
 test-java: gradle
 	$(GRADLE) test
 
-test-python: setup
+test-python: setup chromium
 	$(BIN)/pytest -q
 
 jars: $(JARS)
@@ -42,6 +42,11 @@ $(JARS): $(JAVA_SOURCES) | gradle
 gradle:
 	@command -v gradle >/dev/null || { echo "Installing Gradle from Debian's packages"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gradle; }
+
+# tests/test_ui.py drives Debian's Chromium through playwright (which never downloads a browser).
+chromium:
+	@test -x /usr/bin/chromium || { echo "Installing Chromium from Debian's packages"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -12,7 +12,7 @@ import logging
 
 import bottle
 
-from . import admin, monitor_api, openapi, openscoring_api, payloads
+from . import admin, monitor_api, openapi, openscoring_api, payloads, ui
 from .engine import unknown_field_errors
 from .errors import InvalidInputError, PmmlkitError, RequestTimeoutError
 from .observe import Metrics, Observed, note, request_id
@@ -49,6 +49,7 @@ def create_app(
     admin.install(app, registry, settings)
     openscoring_api.install(app, registry, settings)
     monitor_api.install(app, registry, settings, log)
+    ui.install(app)
     document = {}
 
     @app.get("/openapi.json")

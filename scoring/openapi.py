@@ -125,6 +125,37 @@ _PATHS = {
             "responses": {"200": _json({"type": "object"})},
         }
     },
+    "/ui": {
+        "get": {
+            "summary": "The monitoring page (its script draws it from this API)",
+            "responses": {
+                "200": {
+                    "description": "The page",
+                    "content": {"text/html": {"schema": {"type": "string"}}},
+                }
+            },
+        }
+    },
+    "/ui/static/{path}": {
+        "get": {
+            "summary": "The monitoring page's bundled script, style and chart library",
+            "parameters": [
+                {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "v", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "The file; cached for good when v is its digest",
+                    "content": {
+                        t: {"schema": {"type": "string"}}
+                        for t in ("text/javascript", "text/css", "text/plain", "text/markdown")
+                    },
+                },
+                "304": {"description": "Not modified (If-None-Match)"},
+                "404": _json(_ref("Error"), "No such asset"),
+            },
+        }
+    },
     "/v1/models": {
         "get": {"summary": "Every model", "responses": {"200": _json(_ref("ModelList"))}}
     },
