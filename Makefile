@@ -13,7 +13,7 @@ JARS   := scoring/jars/.built
 JAVA_SOURCES := build.gradle settings.gradle $(shell find java_client/src/main -type f 2>/dev/null)
 PY_DIRS := pmmlkit scoring converter tests bench
 
-.PHONY: setup serve test test-java test-python lint jars gradle chromium golden demo-models wheel publish-local clean
+.PHONY: setup serve test test-java test-python lint jars gradle chromium postgresql golden demo-models wheel publish-local clean
 
 setup: $(BIN)/.installed $(JARS)
 
@@ -30,7 +30,7 @@ lint: $(BIN)/.installed
 test-java: gradle
 	$(GRADLE) test
 
-test-python: setup chromium
+test-python: setup chromium postgresql
 	$(BIN)/pytest -q
 
 jars: $(JARS)
@@ -47,6 +47,11 @@ gradle:
 chromium:
 	@test -x /usr/bin/chromium || { echo "Installing Chromium from Debian's packages"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium; }
+
+# tests/test_predlog.py starts a throwaway PostgreSQL server (the shared prediction log).
+postgresql:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { echo "Installing PostgreSQL from Debian's packages"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql; }
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -518,8 +518,9 @@ _SCHEMAS = {
             "engine": {
                 "type": "string",
                 "description": "Which engine scores this version: 'compiled: ...' (the compiled "
-                "tree evaluator and the rows of its load-time check against JPMML-Evaluator) or "
-                "'jpmml: <why not compiled>'.",
+                "tree evaluator and the rows of its load-time check against JPMML-Evaluator), "
+                "'jpmml: compiling and checking in the background' (serving with "
+                "JPMML-Evaluator until the check ends) or 'jpmml: <why not compiled>'.",
             },
             "schema": {
                 "type": "object",

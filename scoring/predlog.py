@@ -27,7 +27,15 @@ import orjson
 import sqlalchemy as sa
 
 _log = logging.getLogger(__name__)
-_BATCH = 200  # requests per transaction at most
+_BATCH = 500  # requests per transaction at most
+_LINGER = 0.1  # seconds the writer waits for more requests before a transaction
+_REQUEST_COLUMNS = (
+    "time", "request_id", "model", "version", "rows", "failed_rows", "status", "latency_ms",
+)  # fmt: skip
+_PREDICTION_COLUMNS = (
+    "time", "request_id", "row", "model", "version", "prediction", "value", "confidence",
+    "error", "key", "inputs",
+)  # fmt: skip
 _PURGE_EVERY = 3600.0
 
 metadata = sa.MetaData()
@@ -198,6 +206,9 @@ class PredictionLog:
             batch = [self._queue.get(timeout=0.2)]
         except queue.Empty:
             return []
+        # Let requests gather: one transaction per many requests, not one per request (the
+        # writer's Python work per transaction takes the GIL from the request threads).
+        self._stop.wait(_LINGER)
         while len(batch) < _BATCH:
             try:
                 batch.append(self._queue.get_nowait())
@@ -210,9 +221,11 @@ class PredictionLog:
         prediction_rows = [row for s in batch for row in self._prediction_rows(s)]
         try:
             with self.engine.begin() as connection:
-                connection.execute(requests.insert(), request_rows)
-                if prediction_rows:
-                    connection.execute(predictions.insert(), prediction_rows)
+                connection.exec_driver_sql(self._insert(requests, _REQUEST_COLUMNS), request_rows)
+                if prediction_rows:  # tuples straight to the driver's executemany: no per-row
+                    connection.exec_driver_sql(
+                        self._insert(predictions, _PREDICTION_COLUMNS), prediction_rows
+                    )
         except sa.exc.SQLAlchemyError as error:
             self.write_errors += 1
             self.last_error = str(error.orig if hasattr(error, "orig") else error).strip()
@@ -227,36 +240,43 @@ class PredictionLog:
             self._idle.notify_all()
         return True
 
-    def _prediction_rows(self, s: Scored) -> list[dict]:
+    def _insert(self, table: sa.Table, columns: tuple[str, ...]) -> str:
+        """INSERT of one row, in the driver's own placeholders (sqlite3: ?, psycopg: %s): the
+        writer hands tuples straight to the driver's executemany, since its Python work per row
+        is what logging costs the request threads."""
+        marker = "?" if self.engine.dialect.paramstyle in ("qmark", "numeric") else "%s"
+        names = ", ".join(f'"{c}"' for c in columns)
+        return f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([marker] * len(columns))})"
+
+    def _prediction_rows(self, s: Scored) -> list[tuple]:
+        """One tuple per row in the order of _PREDICTION_COLUMNS, built column by column."""
         n = s.n_rows
         if n == 0 or s.target is None or s.status >= 400:  # nothing was answered
             return []
-        failed: dict[int, str] = {}
-        for row, error in s.errors:
-            failed.setdefault(row, error.code)
         values = _as_list(s.columns[s.target], n)
-        numeric = [_number(v) for v in values]
         text = [None if v is None else as_label(v) for v in values]
+        numeric = [_number(v) for v in values] if _numbers(values) else [None] * n
         confidence = _confidence(s.columns, s.probabilities, n)
+        error: list = [None] * n
+        for row, problem in s.errors:
+            if error[row] is None:
+                error[row] = problem.code
+                text[row] = numeric[row] = confidence[row] = None
+        inputs: list = [None] * n
         sampled = np.flatnonzero(self._random.random(n) < self.inputs_rate).tolist()
-        inputs = dict(zip(sampled, _inputs(s.data, s.input_names, sampled), strict=True))
-        keys = _as_list(s.keys, n) if s.keys is not None else [None] * n
-        return [
-            {
-                "time": s.time,
-                "request_id": s.request_id,
-                "row": row,
-                "model": s.model,
-                "version": s.version,
-                "prediction": None if row in failed else text[row],
-                "value": None if row in failed else numeric[row],
-                "confidence": None if row in failed else confidence[row],
-                "error": failed.get(row),
-                "key": None if keys[row] is None else str(keys[row])[:256],
-                "inputs": inputs.get(row),
-            }
-            for row in range(n)
-        ]
+        for row, cell in zip(sampled, _inputs(s.data, s.input_names, sampled), strict=True):
+            inputs[row] = cell
+        keys = (
+            [None if k is None else str(k)[:256] for k in _as_list(s.keys, n)]
+            if s.keys
+            else [None] * n
+        )
+        return list(
+            zip(
+                [s.time] * n, [s.request_id] * n, range(n), [s.model] * n, [s.version] * n,
+                text, numeric, confidence, error, keys, inputs, strict=True,
+            )
+        )  # fmt: skip
 
     def purge(self) -> None:
         """Deletes what is older than the retention (the writer does it hourly)."""
@@ -283,22 +303,20 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-def _request_row(s: Scored) -> dict:
-    return {
-        "time": s.time,
-        "request_id": s.request_id,
-        "model": s.model,
-        "version": s.version,
-        "rows": s.n_rows,
-        "failed_rows": len({row for row, _ in s.errors}),
-        "status": s.status,
-        "latency_ms": s.latency_ms,
-    }
+def _request_row(s: Scored) -> tuple:
+    failed = len({row for row, _ in s.errors})
+    return (s.time, s.request_id, s.model, s.version, s.n_rows, failed, s.status, s.latency_ms)
 
 
 def _as_list(values, n: int) -> list:
     values = values.tolist() if isinstance(values, np.ndarray) else list(values)
     return values if len(values) == n else (values + [None] * n)[:n]
+
+
+def _numbers(values: list) -> bool:
+    """Whether the target's values are numbers (a regression, or numeric class labels)."""
+    first = next((v for v in values if v is not None), None)
+    return isinstance(first, (int, float)) and not isinstance(first, bool)
 
 
 def _number(value) -> float | None:
