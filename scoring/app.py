@@ -140,7 +140,7 @@ def _description(registry: Registry, name: str, ref) -> dict:
 def _predict(registry: Registry, settings: Settings, name: str, ref):
     body = read_body(settings)
     version, model = registry.get(name, ref)
-    note(model=name, version=version)
+    note(model=name, version=version, scoring=True)  # scoring=True: for the prediction log
     bottle.response.set_header("X-Model-Version", str(version))
     all_or_nothing = _flag(bottle.request.query, "all_or_nothing")
     reject_unknown = settings.unknown_fields == "reject"

@@ -196,10 +196,12 @@ def _latency(values) -> dict:
 
 
 def class_shares(labels, classes) -> dict:
-    """Share of each class among ``labels`` (classes the model never named are added)."""
+    """Share of each class among ``labels`` (classes the model never named are added; no
+    prediction is not a class)."""
     counts = dict.fromkeys(classes, 0)
     for label in labels.tolist():
-        counts[label] = counts.get(label, 0) + 1
+        if label is not None:  # a row the model answered without a prediction (all missing)
+            counts[label] = counts.get(label, 0) + 1
     total = sum(counts.values())
     return {k: (c / total if total else 0.0) for k, c in counts.items()}
 

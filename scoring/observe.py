@@ -189,7 +189,7 @@ class Observed:
             self.metrics.rows.labels(*labels).inc(facts.get("rows", 0))
             for code, count in facts.get("row_errors", {}).items():
                 self.metrics.row_errors.labels(*labels, code).inc(count)
-            if self.log is not None:
+            if self.log is not None and facts.get("scoring"):  # not uploads and such
                 self.log.record(_scored(environ["pmmlkit.request_id"], facts, status, duration))
         if ACCESS_LOG.isEnabledFor(logging.INFO):
             line = {

@@ -199,9 +199,10 @@ def install(app: bottle.Bottle, registry: Registry, settings: Settings) -> None:
 
 
 def _serving(registry: Registry, name: str) -> Model:
-    """The model answering /model/{name} (its default version), noted for the log and metrics."""
+    """The model answering /model/{name} (its default version), noted for the log and metrics
+    (and, as a scoring request, for the prediction log)."""
     version, model = registry.get(name)
-    note(model=name, version=version)
+    note(model=name, version=version, scoring=True)
     return model
 
 

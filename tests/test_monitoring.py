@@ -184,3 +184,18 @@ def main(tmp_path, *argv) -> int:
             str(tmp_path / "log.sqlite3"),
         ]
     )
+
+
+def test_only_scoring_requests_reach_the_prediction_log(tmp_path):
+    pmml = (DEMO / "forest" / "1" / "model.pmml").read_bytes()
+    with serve(tmp_path) as service:
+        requests.post(f"{service.url}/v1/models/forest/predict", json={"record": {"f1": 0.5}})
+        requests.post(f"{service.url}/model/forest", json={"id": "a", "arguments": {"f1": 0.5}})
+        uploaded = requests.put(
+            f"{service.url}/v1/models/forest", data=pmml, headers={"Content-Type": "text/xml"}
+        )
+        requests.get(f"{service.url}/v1/models/forest")
+        assert service.log.flush(timeout=10)
+        versions = requests.get(f"{service.url}/v1/models/forest/monitoring").json()["versions"]
+    assert uploaded.status_code == 201
+    assert [(v["version"], v["volume"]["requests"]) for v in versions] == [(1, 2)]
