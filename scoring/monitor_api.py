@@ -67,9 +67,7 @@ def install(
     @app.post("/v1/models/<name>/feedback")
     def post_feedback(name):
         registry.entry(name)
-        body = parse_json(read_body(settings)) if bottle.request.content_length else None
-        if body is None:
-            raise PayloadError("The body is empty; expected a feedback object.")
+        body = parse_json(read_body(settings))  # an empty body is invalid_body there
         taken = feedback.accept(need_log(), name, body, lambda v: classes(registry, name, v))
         bottle.response.status = 201
         return json_response({"accepted": taken})

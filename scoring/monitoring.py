@@ -363,7 +363,7 @@ def _series(kind, card, reqs, preds, fb, since, step, span, thresholds) -> list[
         table: np.floor((part["time"].astype(float) - since) / step).astype(int)
         for table, part in (("requests", reqs), ("predictions", preds), ("feedback", fb))
     }
-    bucket_min = max(20, thresholds.min_rows // 10)
+    quiet = Thresholds(min_rows=max(20, thresholds.min_rows // 10))  # a bucket's drift
     series = []
     for i in range(count):
         r = {k: v[slot["requests"] == i] for k, v in reqs.items()}
@@ -378,7 +378,6 @@ def _series(kind, card, reqs, preds, fb, since, step, span, thresholds) -> list[
             "failed_rows": int(r["failed_rows"].astype(int).sum()) if r["rows"].size else 0,
             "latency_p95_ms": _latency(r["latency_ms"])["p95"],
         }
-        quiet = Thresholds(min_rows=bucket_min)
         drift = _predictions(kind, card, p, quiet)
         point["psi"] = drift["psi"]
         if kind == "classification":
