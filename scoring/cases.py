@@ -9,18 +9,21 @@ append to a training set.
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
-import orjson
+import numpy as np
 import sqlalchemy as sa
 
 from .errors import PredictionLogError
 from .monitoring import iso
-from .predlog import feedback, predictions
+from .predlog import Logged, as_label, decode, feedback, keys, requests
 
 FILTERS = ("all", "flagged", "disagreed", "low_confidence", "unreviewed")
 LOW_CONFIDENCE = 0.6  # the largest class probability below which a case counts as unsure
 _FEEDBACK = ("outcome", "correct", "flag", "reason")
+_CHUNK = 100  # logged requests read at a time
+_RESULTS = (requests.c.predictions, requests.c.confidence, requests.c.errors, requests.c.inputs)
 
 
 def cases(
@@ -35,78 +38,114 @@ def cases(
     with_inputs: bool = False,
 ) -> list[dict]:
     """The newest logged predictions of ``name`` in [since, until) that pass filter ``kind``,
-    each with its inputs (None when not sampled) and its latest feedback (or None)."""
-    p, f = predictions.c, feedback.c
-    latest = (
-        sa.select(f.prediction_id, sa.func.max(f.id).label("id"))
-        .group_by(f.prediction_id)
-        .subquery()
-    )
+    each with its inputs (None when not sampled) and its latest feedback (or None); with
+    ``with_inputs``, only rows whose inputs were sampled."""
+    r, f = requests.c, feedback.c
     query = (
-        sa.select(
-            p.request_id, p.row, p.time, p.version, p.prediction, p.value, p.confidence,
-            p.error, p.key, p.inputs, f.time.label("feedback_time"),
-            *(f[c] for c in _FEEDBACK),
-        )
-        .select_from(predictions)
-        .outerjoin(latest, latest.c.prediction_id == p.id)
-        .outerjoin(feedback, f.id == latest.c.id)
-        .where(p.model == name, p.time >= since, p.time < until)
-        .where(*_filter(kind, p, f))
-        .order_by(p.time.desc(), p.row)
-        .limit(limit)
-    )  # fmt: skip
+        sa.select(r.id, r.time, r.request_id, r.version, r.rows, *_RESULTS)
+        .where(r.model == name, r.time >= since, r.time < until, r.predictions.is_not(None))
+        .order_by(r.time.desc(), r.id.desc())
+    )
     if version is not None:
-        query = query.where(p.version == version)
+        query = query.where(r.version == version)
     if with_inputs:
-        query = query.where(p.inputs.is_not(None))
+        query = query.where(r.inputs.is_not(None))
+    reviewed_only = kind in ("flagged", "disagreed")
+    if reviewed_only:  # only requests with feedback can pass: don't read the others
+        query = query.where(r.id.in_(sa.select(f.request).where(f.model == name)))
+    found: list[dict] = []
     try:
         with engine.connect() as connection:
-            return [_case(row) for row in connection.execute(query).mappings()]
+            result = connection.execute(query).mappings()
+            while len(found) < limit and (chunk := result.fetchmany(_CHUNK)):
+                ids = [row["id"] for row in chunk]
+                reviews, named = _latest_feedback(connection, ids), _keys(connection, ids)
+                for row in chunk:
+                    logged = decode(row)
+                    for i in _candidates(logged, kind, with_inputs, reviews):
+                        case = _case(row["request_id"], logged, i, reviews.get((logged.id, i)))
+                        case["key"] = named.get((logged.id, i))
+                        if _passes(kind, case):
+                            found.append(case)
+            result.close()
     except sa.exc.SQLAlchemyError as error:
         raise PredictionLogError(f"The prediction log cannot be read: {error}.") from None
+    return found[:limit]
 
 
-def _filter(kind: str, p, f) -> list:
+def _latest_feedback(connection, ids: list[int]) -> dict[tuple[int, int], dict]:
+    f = feedback.c
+    rows = connection.execute(
+        sa.select(f.request, f.row, f.time, *(f[c] for c in _FEEDBACK))
+        .where(f.request.in_(ids))
+        .order_by(f.id)
+    ).mappings()
+    return {(row["request"], row["row"]): dict(row) for row in rows}  # the latest wins
+
+
+def _keys(connection, ids: list[int]) -> dict[tuple[int, int], str]:
+    k = keys.c
+    rows = connection.execute(sa.select(k.request, k.row, k.key).where(k.request.in_(ids)))
+    return {(request, row): key for request, row, key in rows}
+
+
+def _candidates(logged: Logged, kind: str, with_inputs: bool, reviews: dict) -> list[int]:
+    """The rows of a request that can pass the filter, in order (the cheap part of the test)."""
+    if with_inputs:
+        rows = sorted(logged.inputs)
+    elif kind == "low_confidence":
+        rows = np.flatnonzero(logged.confidence < LOW_CONFIDENCE).tolist()
+    else:
+        rows = range(logged.rows)
+    if kind in ("flagged", "disagreed"):
+        return [i for i in rows if (logged.id, i) in reviews]
+    return list(rows)
+
+
+def _passes(kind: str, case: dict) -> bool:
+    review = case["feedback"]
+    if kind == "flagged":
+        return review is not None and review["flag"] is not None
+    if kind == "disagreed":
+        return review is not None and (
+            review["correct"] is False
+            or (review["outcome"] is not None and review["outcome"] != _text(case["prediction"]))
+        )
+    if kind == "low_confidence":
+        return case["confidence"] is not None and case["confidence"] < LOW_CONFIDENCE
+    if kind == "unreviewed":
+        return review is None and case["error"] is None
+    return True
+
+
+def _text(value) -> str | None:
+    return None if value is None else as_label(value)
+
+
+def _case(request_id: str, logged: Logged, i: int, review: dict | None) -> dict:
+    error = logged.errors.get(i)
+    value = None if error is not None or i >= len(logged.predictions) else logged.predictions[i]
+    confidence = float(logged.confidence[i]) if i < logged.confidence.size else math.nan
+    confidence = None if math.isnan(confidence) else confidence
+    numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
     return {
-        "all": [],
-        "flagged": [f.flag.is_not(None)],
-        "disagreed": [
-            sa.or_(f.correct.is_(False), sa.and_(f.outcome.is_not(None), f.outcome != p.prediction))
-        ],
-        "low_confidence": [p.confidence < LOW_CONFIDENCE],
-        "unreviewed": [f.id.is_(None), p.error.is_(None)],
-    }[kind]
-
-
-def _case(row) -> dict:
-    reviewed = any(row[c] is not None for c in _FEEDBACK)
-    return {
-        "request_id": row["request_id"],
-        "row": row["row"],
-        "time": iso(row["time"]),
-        "version": row["version"],
-        "key": row["key"],
-        "prediction": row["value"] if row["prediction"] is None else _prediction(row),
-        "confidence": row["confidence"],
-        "error": row["error"],
-        "inputs": None if row["inputs"] is None else orjson.loads(row["inputs"]),
+        "request_id": request_id,
+        "row": i,
+        "time": iso(logged.time),
+        "version": logged.version,
+        "key": None,
+        # a regression's value as a number, a label as text
+        "prediction": value if numeric and confidence is None else _text(value),
+        "confidence": confidence,
+        "error": error,
+        "inputs": logged.inputs.get(i),
         "feedback": {
-            **{c: row[c] for c in _FEEDBACK},
-            "time": iso(row["feedback_time"]),
+            **{c: review[c] for c in _FEEDBACK},
+            "time": iso(review["time"]),
         }
-        if reviewed
+        if review is not None and any(review[c] is not None for c in _FEEDBACK)
         else None,
     }
-
-
-def _prediction(row):
-    """A regression's value as a number, a label as text."""
-    return (
-        row["value"]
-        if row["value"] is not None and row["confidence"] is None
-        else row["prediction"]
-    )
 
 
 def export(rows: list[dict], path: Path, fmt: str) -> int:

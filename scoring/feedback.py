@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 import sqlalchemy as sa
 
 from .errors import FeedbackError, FieldError, PredictionLogError
-from .predlog import PredictionLog, as_label, feedback, predictions
+from .predlog import PredictionLog, as_label, feedback, keys, requests
 
 MAX_ITEMS = 10_000
 _FLAG = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -63,12 +63,12 @@ def accept(log: PredictionLog, name: str, body, classes_of: Callable[[int], list
     wrong = [
         (i, p)
         for i, item in enumerate(items)
-        if (p := _outcome_problem(item, classes_of(found[i][1]))) is not None
+        if (p := _outcome_problem(item, classes_of(found[i][2]))) is not None
     ]
     if wrong:
         raise FeedbackError(wrong, 422)
     now = time.time()
-    rows = [_row(name, item, found[i][0], now) for i, item in enumerate(items)]
+    rows = [_row(name, item, *found[i][:2], now) for i, item in enumerate(items)]
     try:
         with log.engine.begin() as connection:
             connection.execute(feedback.insert(), rows)
@@ -115,23 +115,33 @@ def _shape_problems(item) -> list[FieldError]:
     return problems
 
 
-def _predictions(log: PredictionLog, name: str, items: list) -> dict[int, tuple[int, int, str]]:
-    """Index of each item -> (prediction id, version, prediction) of the prediction it names."""
-    p = predictions.c
+def _predictions(log: PredictionLog, name: str, items: list) -> dict[int, tuple[int, int, int]]:
+    """Index of each item -> (logged request's id, row, version) of the prediction it names."""
+    r, k = requests.c, keys.c
     found = {}
     try:
         with log.engine.connect() as connection:
             for i, item in enumerate(items):
-                query = sa.select(p.id, p.version, p.prediction).where(p.model == name)
                 if "request_id" in item:
-                    query = query.where(
-                        p.request_id == item["request_id"], p.row == item.get("row", 0)
-                    )
+                    where, row = [r.request_id == item["request_id"]], item.get("row", 0)
                 else:
-                    query = query.where(p.key == item["key"]).order_by(p.time.desc()).limit(1)
-                row = connection.execute(query).first()
-                if row is not None:
-                    found[i] = tuple(row)
+                    named = connection.execute(
+                        sa.select(k.request, k.row)
+                        .where(k.model == name, k.key == item["key"])
+                        .order_by(k.id.desc())
+                        .limit(1)
+                    ).first()
+                    if named is None:
+                        continue
+                    where, row = [r.id == named.request], named.row
+                logged = connection.execute(
+                    sa.select(r.id, r.version)
+                    .where(r.model == name, r.rows > row, r.predictions.is_not(None), *where)
+                    .order_by(r.time.desc(), r.id.desc())
+                    .limit(1)
+                ).first()
+                if logged is not None:
+                    found[i] = (logged.id, row, logged.version)
     except sa.exc.SQLAlchemyError as error:
         raise PredictionLogError(
             f"The prediction log cannot be read: {error.orig or error}."
@@ -177,12 +187,13 @@ def _outcome_problem(item: Mapping, classes: list | None) -> FieldError | None:
     return None
 
 
-def _row(name: str, item: Mapping, prediction_id: int, now: float) -> dict:
+def _row(name: str, item: Mapping, request: int, row: int, now: float) -> dict:
     outcome = item.get("outcome")
     return {
         "time": now,
         "model": name,
-        "prediction_id": prediction_id,
+        "request": request,
+        "row": row,
         "outcome": None if outcome is None else as_label(outcome),
         "correct": item.get("correct"),
         "flag": item.get("flag"),

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-import orjson
 import sqlalchemy as sa
 
-from .predlog import as_label, feedback, predictions, requests
+from .predlog import as_label, decode, feedback, requests
 from .settings import Settings
 
 WINDOWS = {"hour": (3600, 300), "day": (86400, 3600), "week": (7 * 86400, 6 * 3600)}
-_SAMPLE = 200_000  # most recent predictions and requests a report reads
+_SAMPLE = 200_000  # most recent requests and answered rows a report reads
 _INPUT_SAMPLE = 20_000  # most recent logged inputs a report reads
 _LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)  # the card quantiles that bound the input drift bins
 _FLOOR = 1e-4
@@ -100,20 +99,16 @@ def report(
 
 
 def _read(connection, name: str, since: float, until: float, version: int | None) -> dict:
-    def where(table):
-        clauses = [table.c.model == name, table.c.time >= since, table.c.time < until]
-        return sa.and_(*clauses, *([table.c.version == version] if version is not None else []))
+    def where(*more):
+        clauses = [r.model == name, r.time >= since, r.time < until, *more]
+        return sa.and_(*clauses, *([r.version == version] if version is not None else []))
 
-    def frame(query, columns) -> dict:
-        rows = connection.execute(query).all()
-        return {c: np.array([r[i] for r in rows], dtype=object) for i, c in enumerate(columns)}
-
-    r = requests.c
-    p = predictions.c
+    r, f = requests.c, feedback.c
     req_cols = ("time", "version", "rows", "failed_rows", "status", "latency_ms")
-    pred_cols = ("time", "version", "prediction", "value", "confidence", "error")
-    f = feedback.c
-    fb_cols = ("time", "version", "prediction", "value", "outcome", "correct", "flag")
+    rows = connection.execute(
+        sa.select(*(r[c] for c in req_cols)).where(where()).order_by(r.time.desc()).limit(_SAMPLE)
+    ).all()
+    newest = sa.select(r.id, r.time, r.version, r.rows, r.predictions, r.errors, r.inputs)
     return {
         "totals": connection.execute(
             sa.select(
@@ -123,38 +118,98 @@ def _read(connection, name: str, since: float, until: float, version: int | None
                 sa.func.sum(r.failed_rows),
                 sa.func.sum(sa.case((r.status >= 400, 1), else_=0)),
             )
-            .where(where(requests))
+            .where(where())
             .group_by(r.version)
         ).all(),
-        "requests": frame(
-            sa.select(*(r[c] for c in req_cols))
-            .where(where(requests))
-            .order_by(r.time.desc())
-            .limit(_SAMPLE),
-            req_cols,
+        "requests": {
+            c: np.array([row[i] for row in rows], dtype=object) for i, c in enumerate(req_cols)
+        },
+        "predictions": _answered(
+            connection.execute(
+                newest.where(where(r.predictions.is_not(None))).order_by(r.time.desc())
+            ).mappings()
         ),
-        "predictions": frame(
-            sa.select(*(p[c] for c in pred_cols))
-            .where(where(predictions))
-            .order_by(p.time.desc())
-            .limit(_SAMPLE),
-            pred_cols,
+        "inputs": _logged_inputs(
+            connection.execute(
+                newest.where(where(r.inputs.is_not(None))).order_by(r.time.desc())
+            ).mappings()
         ),
-        "inputs": frame(
-            sa.select(p.version, p.inputs)
-            .where(where(predictions), p.inputs.is_not(None))
-            .order_by(p.time.desc())
-            .limit(_INPUT_SAMPLE),
-            ("version", "inputs"),
-        ),
-        "feedback": frame(
-            sa.select(p.time, p.version, p.prediction, p.value, f.outcome, f.correct, f.flag)
-            .join(feedback, f.prediction_id == p.id)
-            .where(where(predictions))
-            .order_by(f.time),
-            fb_cols,
+        "feedback": _joined_feedback(
+            connection.execute(
+                sa.select(f.row, f.outcome, f.correct, f.flag, *_FEEDBACK_REQUEST)
+                .join(requests, f.request == r.id)
+                .where(where())
+                .order_by(f.time)
+            ).mappings()
         ),
     }
+
+
+_FEEDBACK_REQUEST = (
+    requests.c.id, requests.c.time, requests.c.version, requests.c.rows,
+    requests.c.predictions, requests.c.errors,
+)  # fmt: skip
+
+
+def _answered(logged_requests) -> dict:
+    """The answered rows of the newest logged requests (up to _SAMPLE rows): time, version,
+    label and numeric value of each."""
+    times, versions, labels, values = [], [], [], []
+    for row in logged_requests:
+        logged = decode(row)
+        for i in logged.answered():
+            value = logged.predictions[i]
+            times.append(logged.time)
+            versions.append(logged.version)
+            labels.append(as_label(value))
+            values.append(_number(value))
+        if len(times) >= _SAMPLE:
+            break
+    columns = {"time": times, "version": versions, "prediction": labels, "value": values}
+    return {k: np.array(v, dtype=object) for k, v in columns.items()}
+
+
+def _logged_inputs(logged_requests) -> dict[int, list[dict]]:
+    """Version -> the sampled input records of the newest logged requests (up to _INPUT_SAMPLE
+    records in all)."""
+    by_version: dict[int, list[dict]] = {}
+    total = 0
+    for row in logged_requests:
+        logged = decode(row)
+        by_version.setdefault(logged.version, []).extend(logged.inputs.values())
+        total += len(logged.inputs)
+        if total >= _INPUT_SAMPLE:
+            break
+    return by_version
+
+
+def _joined_feedback(items) -> dict:
+    """Each feedback item with the time, version and prediction of the row it is about."""
+    columns = ("time", "version", "prediction", "value", "outcome", "correct", "flag")
+    table: dict[str, list] = {c: [] for c in columns}
+    decoded: dict[int, object] = {}
+    for item in items:
+        logged = decoded.get(item["id"]) or decoded.setdefault(item["id"], decode(item))
+        row = item["row"]
+        value = logged.predictions[row] if row < len(logged.predictions) else None
+        if row in logged.errors:
+            value = None
+        for column, cell in zip(
+            columns,
+            (
+                logged.time, logged.version, None if value is None else as_label(value),
+                _number(value), item["outcome"], item["correct"], item["flag"],
+            ),
+            strict=True,
+        ):  # fmt: skip
+            table[column].append(cell)
+    return {k: np.array(v, dtype=object) for k, v in table.items()}
+
+
+def _number(value) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
 
 
 def _version_report(version, card, data, since, step, span, thresholds) -> dict:
@@ -163,8 +218,6 @@ def _version_report(version, card, data, since, step, span, thresholds) -> dict:
         return {k: v[keep] for k, v in table.items()}
 
     reqs, preds, fb = mine(data["requests"]), mine(data["predictions"]), mine(data["feedback"])
-    answered = preds["error"] == None  # noqa: E711 (element-wise on an object array)
-    preds = {k: v[answered] for k, v in preds.items()}
     kind = (card.get("target") or {}).get("kind") or "classification"
     totals = next((t for t in data["totals"] if t[0] == version), (version, 0, 0, 0, 0))
     rows, failed = int(totals[2] or 0), int(totals[3] or 0)
@@ -180,7 +233,10 @@ def _version_report(version, card, data, since, step, span, thresholds) -> dict:
         },
         "latency_ms": _latency(reqs["latency_ms"]),
         "predictions": _predictions(kind, card, preds, thresholds),
-        "inputs": _inputs(card, mine(data["inputs"])["inputs"], thresholds),
+        "inputs": [
+            _input_drift(spec, data["inputs"].get(version, []), thresholds)
+            for spec in card.get("input_schema", [])
+        ],
         "feedback": _feedback(kind, fb),
         "series": _series(kind, card, reqs, preds, fb, since, step, span, thresholds),
     }
@@ -255,11 +311,6 @@ def _quantiles(values, levels: dict) -> dict:
     if not values.size:
         return {}
     return {k: float(np.quantile(values, float(k))) for k in levels}
-
-
-def _inputs(card, logged, thresholds) -> list[dict]:
-    records = [orjson.loads(text) for text in logged.tolist()]
-    return [_input_drift(spec, records, thresholds) for spec in card.get("input_schema", [])]
 
 
 def _input_drift(spec: dict, records: list[dict], thresholds) -> dict:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import requests
 import sqlalchemy as sa
 
-from pmmlkit.scoring.predlog import PredictionLog, Scored, predictions
+from pmmlkit.scoring.predlog import PredictionLog, Scored
+from pmmlkit.scoring.predlog import requests as logged_requests
 from pmmlkit.scoring.server import Service
 from pmmlkit.scoring.settings import Settings
 
@@ -33,8 +35,9 @@ def scored(at: float, request_id: str) -> Scored:
 
 
 def count(log: PredictionLog) -> int:
+    """The rows of the logged requests."""
     with log.engine.connect() as connection:
-        return connection.execute(sa.select(sa.func.count()).select_from(predictions)).scalar()
+        return connection.execute(sa.select(sa.func.sum(logged_requests.c.rows))).scalar() or 0
 
 
 def test_a_full_queue_drops_and_counts_rows_without_blocking(tmp_path):
@@ -55,7 +58,7 @@ def test_rows_older_than_the_retention_are_purged(tmp_path):
     assert log.flush(timeout=10)
     log.purge()
     with log.engine.connect() as connection:
-        kept = connection.execute(sa.select(predictions.c.request_id).distinct()).scalars().all()
+        kept = connection.execute(sa.select(logged_requests.c.request_id)).scalars().all()
     assert kept == ["new"]
     log.close()
 
@@ -108,3 +111,45 @@ def monitoring_rows(service: Service) -> int:
     answer = requests.get(f"{service.url}/v1/models/logistic_mixed/monitoring")
     assert answer.status_code == 200, answer.text
     return answer.json()["versions"][0]["volume"]["rows"]
+
+
+def test_a_request_is_one_row_whose_columns_decode_to_what_was_answered(tmp_path):
+    from pmmlkit.scoring.errors import FieldError
+    from pmmlkit.scoring.predlog import decode, keys
+
+    log = PredictionLog.open(str(tmp_path / "log.sqlite3"), inputs_rate=1.0).start()
+    log.record(
+        Scored(
+            time=1000.0, request_id="r1", model="m", version=2, status=200, latency_ms=3.5,
+            n_rows=3, target="y", probabilities=["probability(no)", "probability(yes)"],
+            columns={
+                "y": ["no", None, "yes"],
+                "probability(no)": [0.8, float("nan"), 0.45],
+                "probability(yes)": [0.2, float("nan"), 0.55],
+            },
+            errors=[(1, FieldError("age", "invalid_value", "x")), (1, FieldError("b", "missing_value", "y"))],
+            data=[{"age": 30, "color": "red", "extra": 1}, {"age": "old"}, {"color": "blue"}],
+            input_names=["age", "color"],
+            keys=["k0", None, 7],
+        )
+    )  # fmt: skip
+    assert log.flush(timeout=10)
+    with log.engine.connect() as connection:
+        rows = connection.execute(sa.select(logged_requests)).mappings().all()
+        named = connection.execute(sa.select(keys.c.key, keys.c.row)).all()
+    log.close()
+    assert len(rows) == 1
+    row = rows[0]
+    assert (row["rows"], row["failed_rows"], row["status"], row["latency_ms"]) == (3, 1, 200, 3.5)
+    logged = decode(row)
+    assert logged.predictions == ["no", None, "yes"]
+    assert logged.confidence[0] == 0.8 and logged.confidence[2] == 0.55
+    assert np.isnan(logged.confidence[1])
+    assert logged.errors == {1: "invalid_value"}  # the first error of the failed row
+    assert logged.answered() == [0, 2]
+    assert logged.inputs == {
+        0: {"age": 30, "color": "red"},  # fields the model does not take are not kept
+        1: {"age": "old", "color": None},
+        2: {"age": None, "color": "blue"},
+    }
+    assert sorted(named) == [("7", 2), ("k0", 0)]
