@@ -102,6 +102,11 @@ def set_threads(pipeline, n_jobs) -> None:
 
 def run_model(name: str, args) -> dict:
     """Fits, converts and times one model; returns medians (ms) and load times."""
+    with tempfile.TemporaryDirectory(prefix="bench-trees-") as work:
+        return time_model(name, Path(work), args)
+
+
+def time_model(name: str, work: Path, args) -> dict:
     import jpype
     from bench_engine import java_call, sklearn_call
     from pypmml import Model as PypmmlModel
@@ -114,7 +119,6 @@ def run_model(name: str, args) -> dict:
 
     pipeline, _, inputs = builders()[name](np.random.default_rng([SEED, seed_index(name)]))
     frame = inputs.sample(args.rows, replace=True, random_state=0).reset_index(drop=True)
-    work = Path(tempfile.mkdtemp(prefix="bench-trees-"))
     pmml_path = work / "model.pmml"
     export_pmml(pipeline, pmml_path, verification_frame=inputs.head(20))
     settings = Settings(jvm_heap="4g")
