@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import repeat
 from pathlib import Path
 
 import jpype
@@ -224,6 +225,15 @@ class Model:
         self.known_fields = frozenset(f.name for f in self.inputs + self.outputs)
         algorithm = scorer.algorithmName()
         self.algorithm = None if algorithm is None else str(algorithm)
+        self._input_names = [f.name for f in self.inputs]
+        self._names_arrays: dict[tuple[Field, ...], object] = {}  # String[] per set of columns
+
+    def _names_array(self, fields: tuple[Field, ...]):
+        """The Java String[] of these fields' names, made once per set (Java only reads it)."""
+        names = self._names_arrays.get(fields)
+        if names is None:
+            names = self._names_arrays[fields] = _java()["String[]"]([f.name for f in fields])
+        return names
 
     @property
     def engine(self) -> str:
@@ -309,14 +319,13 @@ class Model:
     def score_batch(self, data, *, timeout: float | None = None) -> BatchResult:
         """Scores a pandas DataFrame, a list of records (dicts) or a dict of columns; with a
         ``timeout`` (seconds), a batch that takes longer raises RequestTimeoutError."""
-        columns, n_rows, bad_rows = _columns_of(data, [f.name for f in self.inputs])
-        java = _java()
-        names = [f.name for f in self.inputs if f.name in columns]
-        java_columns = [_java_column(f, columns[f.name]) for f in self.inputs if f.name in columns]
+        columns, n_rows, bad_rows = _columns_of(data, self._input_names)
+        present = tuple(f for f in self.inputs if f.name in columns)
+        java_columns = [_java_column(f, columns[f.name]) for f in present]
         try:
             batch = self._scorer.scoreColumns(
-                java["String[]"](names),
-                java["Object[]"](java_columns),
+                self._names_array(present),
+                _java()["Object[]"](java_columns),
                 0 if timeout is None else max(1, int(timeout * 1000)),
             )
         except jpype.JException as error:
@@ -358,6 +367,8 @@ def _columns_of(data, names: list[str]) -> tuple[dict, int, dict[int, FieldError
                 ]
             )
         return {n: data[n] for n in names if n in data}, lengths.pop() if lengths else 0, {}
+    if isinstance(data, list) and set(map(type, data)) <= {dict}:  # JSON objects: no loop
+        return {n: list(map(dict.get, data, repeat(n))) for n in names}, len(data), {}
     bad = {i: _not_a_record(r) for i, r in enumerate(data) if not isinstance(r, Mapping)}
     records = [{} if i in bad else r for i, r in enumerate(data)]
     return {n: [r.get(n) for r in records] for n in names}, len(records), bad
@@ -372,6 +383,12 @@ def _java_column(spec: Field, values):
         if floats is not None:
             return java["double[]"](floats)
     elif spec.data_type == "string":
+        if (
+            isinstance(values, list)
+            and len(values) <= _FEW
+            and set(map(type, values)) <= _TEXT_TYPES
+        ):
+            return java["String[]"](values)  # a few values: cheaper than coding them
         coded = _factorized(values) if hasattr(values, "factorize") else _coded(values)
         if coded is not None:
             codes = java["int[]"](np.asarray(coded[0], dtype=np.int32))
@@ -379,9 +396,25 @@ def _java_column(spec: Field, values):
     return java["Object[]"]([_plain(v) for v in values])
 
 
-def _coded(values) -> tuple[list[int], list[str]] | None:
-    """Dictionary-encodes text in one pass (code -1: missing), so that two arrays cross JNI
-    instead of one object per row; None when a value is neither text nor missing."""
+def _coded(values) -> tuple[np.ndarray | list[int], list[str]] | None:
+    """Dictionary-encodes text (code -1: missing), so that two arrays cross JNI instead of one
+    object per row; None when a value is neither text nor missing. Text and None only (what a
+    JSON parser makes) is encoded by C-level passes, anything else by :func:`_coded_one_by_one`."""
+    try:
+        distinct = dict.fromkeys(values)
+    except TypeError:  # an unhashable value (a list, an object): not text
+        return None
+    if not set(map(type, distinct)) <= _TEXT_TYPES:
+        return _coded_one_by_one(values)
+    dictionary = [v for v in distinct if v is not None]
+    index = dict(zip(dictionary, range(len(dictionary)), strict=True))
+    index[None] = -1
+    codes = np.fromiter(map(index.__getitem__, values), dtype=np.int32, count=len(values))
+    return codes, dictionary
+
+
+def _coded_one_by_one(values) -> tuple[list[int], list[str]] | None:
+    """:func:`_coded` for columns with other missing values (NaN, pandas' NA)."""
     index: dict[str, int] = {}
     codes = []
     for value in values:
@@ -407,9 +440,17 @@ def _as_floats(values) -> np.ndarray | None:
         values = values.to_numpy()
     if isinstance(values, np.ndarray) and values.dtype.kind in "fiu":
         return values.astype(np.float64, copy=False)
+    if set(map(type, values)) <= _NUMBER_TYPES:  # the JSON case: numpy converts, None is NaN
+        return np.array(values, dtype=np.float64)
     if all(v is None or _is_number(v) for v in values):
         return np.array([np.nan if v is None else v for v in values], dtype=np.float64)
     return None
+
+
+# The Python types a JSON parser makes of numbers, and of text, with null (None) for missing.
+_NUMBER_TYPES = frozenset((int, float, type(None)))
+_TEXT_TYPES = frozenset((str, type(None)))
+_FEW = 16  # up to this many rows, a text column crosses as String[] rather than coded
 
 
 def _is_number(value) -> bool:
@@ -443,18 +484,23 @@ def _plain(value):
 def _batch_result(
     batch, outputs: tuple[Field, ...], n_rows: int, bad_rows: dict[int, FieldError]
 ) -> BatchResult:
-    columns = {f.name: _python_column(f, batch.column(i)) for i, f in enumerate(outputs)}
-    rows = [int(r) for r in batch.errorRows()]
+    columns = {f.name: _python_column(f, batch.column(i), n_rows) for i, f in enumerate(outputs)}
+    rows = batch.errorRows()
+    if len(rows) == 0 and not bad_rows:  # the common case: three JNI calls fewer
+        return BatchResult(n_rows, columns)
     found = [
         _field_error(*e)
         for e in zip(batch.errorFields(), batch.errorCodes(), batch.errorMessages(), strict=True)
     ]
+    rows = np.asarray(rows).tolist()
     failures = [(r, e) for r, e in zip(rows, found, strict=True) if r not in bad_rows]
     failures += list(bad_rows.items())
     return BatchResult(n_rows, columns, sorted(failures, key=lambda item: item[0]))
 
 
-def _python_column(spec: Field, column) -> Sequence:
+def _python_column(spec: Field, column, n_rows: int) -> Sequence:
+    """A result column as Python takes it: float64 array for numbers, a list otherwise (whole
+    numbers as int, text as str, None for missing)."""
     if spec.data_type == "integer":
         values = np.asarray(column)
         missing = np.isnan(values)
@@ -463,5 +509,7 @@ def _python_column(spec: Field, column) -> Sequence:
         return [None if m else int(v) for v, m in zip(values, missing, strict=True)]
     if spec.is_numeric:
         return np.array(column, dtype=np.float64)
+    if n_rows <= _FEW:
+        return [None if v is None else str(v) for v in column.toArray()]
     lookup = np.array([str(v) for v in column.dictionary()] + [None], dtype=object)
     return lookup[np.asarray(column.codes())].tolist()  # code -1 picks the trailing None

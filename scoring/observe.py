@@ -8,12 +8,12 @@ the error code the same way.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 import uuid
 
 import bottle
+import orjson
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -85,6 +85,16 @@ class Metrics:
 
         if log is not None:
             self.registry.register(_LogCollector(log))
+        self._children: dict[tuple, object] = {}
+
+    def child(self, metric, *labels: str):
+        """``metric.labels(*labels)``, looked up once per label set (labels() validates and
+        locks on every call: microseconds per request)."""
+        key = (metric, labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)
@@ -180,15 +190,16 @@ class Observed:
         facts = environ.get(_NOTE, {})
         route = environ.get("bottle.route")
         rule = route.rule if route is not None else "unmatched"
-        self.metrics.requests.labels(rule, str(status)).inc()
+        metrics = self.metrics
+        metrics.child(metrics.requests, rule, str(status)).inc()
         if "error" in facts:
-            self.metrics.errors.labels(facts["error"]).inc()
+            metrics.child(metrics.errors, facts["error"]).inc()
         if "model" in facts and "version" in facts:
             labels = (facts["model"], str(facts["version"]))
-            self.metrics.latency.labels(*labels).observe(duration)
-            self.metrics.rows.labels(*labels).inc(facts.get("rows", 0))
+            metrics.child(metrics.latency, *labels).observe(duration)
+            metrics.child(metrics.rows, *labels).inc(facts.get("rows", 0))
             for code, count in facts.get("row_errors", {}).items():
-                self.metrics.row_errors.labels(*labels, code).inc(count)
+                metrics.child(metrics.row_errors, *labels, code).inc(count)
             if self.log is not None and facts.get("scoring"):  # not uploads and such
                 self.log.record(_scored(environ["pmmlkit.request_id"], facts, status, duration))
         if ACCESS_LOG.isEnabledFor(logging.INFO):
@@ -205,4 +216,4 @@ class Observed:
                 "error": facts.get("error"),
                 "client": environ.get("REMOTE_ADDR"),
             }
-            ACCESS_LOG.info(json.dumps(line))
+            ACCESS_LOG.info(orjson.dumps(line).decode())

@@ -148,6 +148,31 @@ def test_a_bad_record_in_a_batch_fails_alone(golden_model):
     assert records[0] == records[3] == golden_model("logistic_mixed").score(GOOD)
 
 
+def test_a_bad_value_in_a_long_column_fails_its_row_with_the_errors_it_has_alone(golden_model):
+    # Clean columns cross to Java as arrays; one bad value sends its column down the row-by-row
+    # path, which must report what the record scored alone reports, whatever the batch shape.
+    model = golden_model("logistic_mixed")
+    bad = {
+        3: {"age": "forty"},
+        7: {"age": True},
+        11: {"color": 5, "region": "mars"},
+        20: {"region": ["west"]},
+        25: {"income": None, "score": "1"},
+    }
+    batch = [{**GOOD, **bad.get(row, {})} for row in range(40)]
+    by_records = model.score_batch(batch)
+    by_columns = model.score_batch({name: [r[name] for r in batch] for name in GOOD})
+    assert by_records.errors == by_columns.errors
+    for row, changes in bad.items():
+        with pytest.raises(errors.InvalidInputError) as alone:
+            model.score({**GOOD, **changes})
+        assert [e for r, e in by_records.errors if r == row] == alone.value.errors
+    records = by_records.records()
+    assert records == by_columns.records()
+    assert [row for row, r in enumerate(records) if r is None] == sorted(bad)
+    assert all(r == model.score(GOOD) for r in records if r is not None)
+
+
 def test_columns_of_unequal_length_are_refused(golden_model):
     with pytest.raises(errors.InvalidInputError, match="Columns must have one length") as caught:
         golden_model("forest").score_batch({"f1": [0.1, 0.2], "f2": [0.3]})

@@ -174,6 +174,38 @@ def test_a_bad_record_in_a_batch_gets_its_own_error(service):
     ]
 
 
+def test_records_columns_and_csv_answers_carry_the_same_values(service):
+    # Each answer is built column-wise; all three must say what result.records() says.
+    rows = [SETOSA, {**SETOSA, "petal_width": 9.0}, {**SETOSA, "sepal_length": None}] * 20
+    path = "/v1/models/multiclass/predict"
+    _, by_records, _ = call(service, "POST", path, {"records": rows})
+    columns = {name: [r[name] for r in rows] for name in SETOSA}
+    _, by_columns, _ = call(service, "POST", path, {"columns": columns})
+    assert by_records["errors"] == by_columns["errors"] and len(by_records["errors"]) == 40
+    names = list(by_columns["columns"])
+    expected = [
+        None
+        if any(e["index"] == row for e in by_records["errors"])
+        else dict(zip(names, values, strict=True))
+        for row, values in enumerate(zip(*by_columns["columns"].values(), strict=True))
+    ]
+    assert by_records["results"] == expected
+    text = "\n".join(
+        [",".join(SETOSA)]
+        + [",".join(str(r[n] if r[n] is not None else "") for n in SETOSA) for r in rows]
+    )
+    _, by_csv, _ = call(service, "POST", path, text, "text/csv")
+    lines = by_csv.splitlines()
+    assert lines[0].split(",") == names
+    for line, result in zip(lines[1:], expected, strict=True):
+        cells = line.split(",")
+        if result is None:
+            assert cells == [""] * len(names)
+        else:
+            assert cells[0] == result[names[0]]
+            assert [float(c) for c in cells[1:]] == [result[n] for n in names[1:]]
+
+
 @pytest.mark.parametrize(
     ("path", "body", "content_type", "status", "expected"),
     [
