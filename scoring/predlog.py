@@ -398,9 +398,9 @@ def _confidence(columns: Mapping, probabilities: Sequence[str]) -> bytes | None:
     """The largest class probability of each row, as float64 bytes (NaN where none)."""
     if not probabilities:
         return None
-    stacked = np.column_stack([np.asarray(columns[p], dtype=float) for p in probabilities])
-    best = np.max(stacked, axis=1, initial=-np.inf, where=~np.isnan(stacked))
-    best[~np.isfinite(best)] = np.nan
+    best = np.asarray(columns[probabilities[0]], dtype=float)
+    for name in probabilities[1:]:  # fmax: NaN only where both are (np.max(where=) is 10x slower)
+        best = np.fmax(best, np.asarray(columns[name], dtype=float))
     return best.astype("<f8").tobytes()
 
 

@@ -6,6 +6,7 @@ with Service(Settings(store="pmml_models", port=0)).start() as service:
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import sys
@@ -161,5 +162,10 @@ def serve(settings: Settings) -> None:
     ACCESS_LOG.addHandler(access)
     ACCESS_LOG.propagate = False
     service = Service(settings)
+    # Everything made so far (the JVM bridge's classes, the models, the libraries) lives as long
+    # as the process: out of the garbage collector's sight, a full collection is 0.1 to 0.5 ms
+    # instead of some 35 ms, and those pauses were most of the service's p95 and p99.
+    gc.collect()
+    gc.freeze()
     _log.info("serving %s on %s", settings.store, service.url)
     service.run()
