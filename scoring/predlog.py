@@ -341,6 +341,12 @@ class Logged:
         """The rows with a prediction (not failed, not null)."""
         return [i for i, v in enumerate(self.predictions) if v is not None and i not in self.errors]
 
+    def answered_values(self) -> list:
+        """The predictions of the rows in :meth:`answered`, in order."""
+        if not self.errors:
+            return [v for v in self.predictions if v is not None]
+        return [self.predictions[i] for i in self.answered()]
+
 
 def decode(row) -> Logged:
     """A row of ``requests`` (a mapping with id, time, version and rows, and any of the result
