@@ -120,7 +120,7 @@ def test_a_request_is_one_row_whose_columns_decode_to_what_was_answered(tmp_path
     log = PredictionLog.open(str(tmp_path / "log.sqlite3"), inputs_rate=1.0).start()
     log.record(
         Scored(
-            time=1000.0, request_id="r1", model="m", version=2, status=200, latency_ms=3.5,
+            time=time.time(), request_id="r1", model="m", version=2, status=200, latency_ms=3.5,
             n_rows=3, target="y", probabilities=["probability(no)", "probability(yes)"],
             columns={
                 "y": ["no", None, "yes"],
