@@ -33,8 +33,8 @@ import orjson
 import sqlalchemy as sa
 
 _log = logging.getLogger(__name__)
-_BATCH = 500  # requests per transaction at most
-_LINGER = 0.1  # seconds the writer waits for more requests before a transaction
+_BATCH = 500  # requests per batch (and transaction) at most
+_LINGER = 0.1  # seconds between two batches handed to the writer process (one transaction each)
 _COLUMNS = (
     "time", "request_id", "model", "version", "rows", "failed_rows", "status", "latency_ms",
     "predictions", "confidence", "errors", "inputs",
