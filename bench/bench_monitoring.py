@@ -142,7 +142,9 @@ def main() -> None:
     parser.add_argument("--batch-requests", type=int, default=60, help="Per client, per round.")
     parser.add_argument("--single-requests", type=int, default=400, help="Per client, per round.")
     parser.add_argument("--warmup", type=int, default=10, help="Untimed, per client thread.")
-    parser.add_argument("--rounds", type=int, default=3, help="Rotating rounds (each server first in turn).")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="Rotating rounds (each server first in turn)."
+    )
     parser.add_argument("--time-cap", type=float, default=30.0, help="Seconds per run.")
     parser.add_argument("--inputs-rate", type=float, default=0.1, help="--log-inputs-rate.")
     parser.add_argument("--models", nargs="*", default=list(MODELS))
