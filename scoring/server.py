@@ -101,10 +101,15 @@ class Service:
         the loop ends now rather than after --request-timeout."""
         self._closing.set()
         self._poller.stop()
-        if self._thread is not None and self._thread.is_alive():
-            self.server.trigger.pull_trigger(self._close_sockets)  # runs on the loop's thread
-        else:
-            self._close_sockets()
+        try:
+            if self._thread is not None and self._thread.is_alive():
+                self.server.trigger.pull_trigger(self._close_sockets)  # runs on the loop's thread
+            else:
+                self._close_sockets()
+        except (
+            OSError
+        ) as error:  # the trigger's descriptor is gone (seen once in CI, not reproduced)
+            _log.warning("closing the listening sockets: %s", error)
         self.server.task_dispatcher.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=30)
