@@ -63,8 +63,8 @@ def cases(
                 for row in chunk:
                     logged = decode(row)
                     for i in _candidates(logged, kind, with_inputs, reviews):
-                        case = _case(row["request_id"], logged, i, reviews.get((logged.id, i)))
-                        case["key"] = named.get((logged.id, i))
+                        at = (logged.id, i)
+                        case = _case(row["request_id"], logged, i, reviews.get(at), named.get(at))
                         if _passes(kind, case):
                             found.append(case)
             result.close()
@@ -122,7 +122,7 @@ def _text(value) -> str | None:
     return None if value is None else as_label(value)
 
 
-def _case(request_id: str, logged: Logged, i: int, review: dict | None) -> dict:
+def _case(request_id: str, logged: Logged, i: int, review: dict | None, key: str | None) -> dict:
     error = logged.errors.get(i)
     value = None if error is not None or i >= len(logged.predictions) else logged.predictions[i]
     confidence = float(logged.confidence[i]) if i < logged.confidence.size else math.nan
@@ -133,7 +133,7 @@ def _case(request_id: str, logged: Logged, i: int, review: dict | None) -> dict:
         "row": i,
         "time": iso(logged.time),
         "version": logged.version,
-        "key": None,
+        "key": key,
         # a regression's value as a number, a label as text
         "prediction": value if numeric and confidence is None else _text(value),
         "confidence": confidence,

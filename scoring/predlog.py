@@ -152,7 +152,6 @@ class PredictionLog:
         self._waiting: collections.deque = collections.deque()  # encoded, not yet sent
         self._queue_size = queue_size
         self._sent = 0  # requests handed to the writer process
-        self._wake = threading.Event()
         self._stop = threading.Event()
         self._relay: threading.Thread | None = None
         self._process = None
@@ -214,7 +213,6 @@ class PredictionLog:
         if self._process is not None:
             self.flush(timeout)
             self._stop.set()
-            self._wake.set()
             self._relay.join(timeout)
             self._process.join(timeout)
             if self._process.is_alive():
@@ -272,10 +270,9 @@ class PredictionLog:
         purge(self.engine, self.retention_days)
 
     def _sample(self, s: Scored) -> bytes | None:
-        """The inputs of the rows drawn at ``inputs_rate``, as JSON columns, or None."""
-        if s.data is None or not s.n_rows or s.target is None or s.status >= 400:
-            return None
-        if not self.inputs_rate:
+        """The inputs of the rows drawn at ``inputs_rate``, as JSON columns, or None (for
+        requests that were answered: see _row)."""
+        if s.data is None or not self.inputs_rate:
             return None
         rng = getattr(self._local, "random", None)
         if rng is None:  # numpy generators are not thread-safe: one per request thread
@@ -293,17 +290,18 @@ class PredictionLog:
         for row, problem in s.errors:
             failed.setdefault(row, problem.code)
         n = s.n_rows
-        predictions = confidence = None
+        predictions = confidence = inputs = None
         if n and s.target is not None and s.status < 400:  # else nothing was answered
             values = s.columns[s.target]
             if isinstance(values, np.ndarray) and values.dtype == object:
                 values = values.tolist()
             predictions = orjson.dumps(values, option=_NUMPY)
             confidence = _confidence(s.columns, s.probabilities)
+            inputs = self._sample(s)
         errors = orjson.dumps(sorted(failed.items())).decode() if failed else None
         return (
             s.time, s.request_id, s.model, s.version, n, len(failed), s.status, s.latency_ms,
-            predictions, confidence, errors, self._sample(s),
+            predictions, confidence, errors, inputs,
         )  # fmt: skip
 
     @staticmethod
