@@ -62,8 +62,14 @@ final class CompiledScoring {
         Prepared prepared = new Prepared(rows);
         for (int i = 0; i < preparers.size(); i++) {
             Object column = input.column(preparers.get(i).spec().name());
-            for (int row = 0; row < rows; row++) {
-                prepared.put(i, row, InputColumns.value(column, row));
+            if (column instanceof double[] && preparers.get(i).takesPlainNumbers()) {
+                prepared.putNumbers(i, (double[]) column);
+            } else if (column instanceof CodedStrings) {
+                prepared.putCoded(i, (CodedStrings) column);
+            } else {
+                for (int row = 0; row < rows; row++) {
+                    prepared.put(i, row, InputColumns.value(column, row));
+                }
             }
             if (System.nanoTime() - deadline > 0) {
                 throw timeout(source, 0, rows, timeoutMillis);
@@ -125,8 +131,7 @@ final class CompiledScoring {
         if (results.get(f).isNumeric()) {
             double[] column = new double[rows];
             for (int row = 0; row < rows; row++) {
-                Object value = prepared.rowErrors[row] == null ? scored.value(f, row) : null;
-                column[row] = value == null ? Double.NaN : ((Number) value).doubleValue();
+                column[row] = prepared.rowErrors[row] == null ? scored.number(f, row) : Double.NaN;
             }
             return column;
         }
@@ -170,13 +175,60 @@ final class CompiledScoring {
         void put(int input, int row, Object raw) {
             FieldValue value = preparers.get(input).prepare(raw, scratch);
             if (!scratch.isEmpty()) {
-                if (rowErrors[row] == null) {
-                    rowErrors[row] = new ArrayList<>(2);
-                }
-                rowErrors[row].addAll(scratch);
+                addErrors(row, scratch);
                 scratch.clear();
             }
             x[input][row] = model.encode(input, value == null ? null : value.getValue());
+        }
+
+        /**
+         * A column of numbers for a field that {@link InputPreparer#takesPlainNumbers}: each
+         * finite number is its own prepared value, the rest (missing, infinite) go through
+         * {@link #put} as before.
+         */
+        void putNumbers(int input, double[] column) {
+            InputPreparer preparer = preparers.get(input);
+            double[] into = x[input];
+            for (int row = 0; row < column.length; row++) {
+                double value = column[row];
+                if (Double.isFinite(value)) {
+                    into[row] = model.encodeNumber(input, preparer.plainValue(value));
+                } else {
+                    put(input, row, InputColumns.value(column, row));
+                }
+            }
+        }
+
+        /**
+         * A dictionary-coded text column: each distinct value (and missing) is prepared once,
+         * its column value and its problems then given to every row that holds it.
+         */
+        void putCoded(int input, CodedStrings column) {
+            String[] dictionary = column.dictionary();
+            double[] encoded = new double[dictionary.length + 1]; // [0]: missing, [code + 1]: the value
+            @SuppressWarnings("unchecked")
+            List<FieldError>[] problems = new List[dictionary.length + 1];
+            for (int code = -1; code < dictionary.length; code++) {
+                FieldValue value = preparers.get(input).prepare(code < 0 ? null : dictionary[code], scratch);
+                encoded[code + 1] = model.encode(input, value == null ? null : value.getValue());
+                problems[code + 1] = scratch.isEmpty() ? null : List.copyOf(scratch);
+                scratch.clear();
+            }
+            int[] codes = column.codes();
+            double[] into = x[input];
+            for (int row = 0; row < codes.length; row++) {
+                into[row] = encoded[codes[row] + 1];
+                if (problems[codes[row] + 1] != null) {
+                    addErrors(row, problems[codes[row] + 1]);
+                }
+            }
+        }
+
+        private void addErrors(int row, List<FieldError> found) {
+            if (rowErrors[row] == null) {
+                rowErrors[row] = new ArrayList<>(2);
+            }
+            rowErrors[row].addAll(found);
         }
     }
 }

@@ -3,6 +3,10 @@ package io.pmmlkit;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import org.dmg.pmml.DataField;
+import org.dmg.pmml.DataType;
+import org.dmg.pmml.OpType;
+import org.dmg.pmml.OutlierTreatmentMethod;
 import org.jpmml.evaluator.EvaluationException;
 import org.jpmml.evaluator.FieldValue;
 import org.jpmml.evaluator.InputField;
@@ -24,6 +28,8 @@ final class InputPreparer {
     private final boolean integer;
     private final boolean text;
     private final boolean logical;
+    private final boolean plainNumbers;
+    private final boolean floats;
 
     InputPreparer(InputField field) {
         this.field = field;
@@ -32,10 +38,43 @@ final class InputPreparer {
         this.integer = "integer".equals(spec.dataType());
         this.text = "string".equals(spec.dataType());
         this.logical = "boolean".equals(spec.dataType());
+        this.plainNumbers = takesPlainNumbers(field);
+        this.floats = field.getDataType() == DataType.FLOAT;
     }
 
     FieldSpec spec() {
         return spec;
+    }
+
+    /**
+     * True when JPMML-Evaluator prepares every finite number of this field as just that number in
+     * the field's type: a continuous double or float field whose DataField lists no values and no
+     * intervals (so every number is valid) and whose MiningField keeps outliers as they are. Such
+     * a field's finite values can skip {@link #prepare} for {@link #plainValue}.
+     */
+    boolean takesPlainNumbers() {
+        return plainNumbers;
+    }
+
+    /**
+     * The number {@code prepare(value).getValue()} holds, without the objects, for a finite
+     * {@code value} of a field that {@link #takesPlainNumbers}: a float field's value is the
+     * nearest float; a negative zero becomes positive, as JPMML-Evaluator's casts make it.
+     */
+    double plainValue(double value) {
+        double typed = floats ? (float) value : value;
+        return typed == 0 ? 0.0 : typed;
+    }
+
+    private static boolean takesPlainNumbers(InputField field) {
+        DataType type = field.getDataType();
+        if ((type != DataType.DOUBLE && type != DataType.FLOAT) || field.getOpType() != OpType.CONTINUOUS
+                || !(field.getField() instanceof DataField)) {
+            return false;
+        }
+        DataField data = (DataField) field.getField();
+        OutlierTreatmentMethod outliers = field.getMiningField().getOutlierTreatment();
+        return !data.hasValues() && !data.hasIntervals() && outliers == OutlierTreatmentMethod.AS_IS;
     }
 
     /**

@@ -160,6 +160,14 @@ public final class CompiledModel {
         return features.encode(input, prepared);
     }
 
+    /**
+     * {@link #encode} of a prepared number, without boxing it: for an input whose prepared values
+     * are plain numbers (a double or float field).
+     */
+    public double encodeNumber(int input, double prepared) {
+        return features.isText(input) ? features.encode(input, prepared) : prepared;
+    }
+
     /** How many of all the trees' leaves rows {@code 0 .. rows - 1} of {@code x} reach: {reached, leaves}. */
     public int[] leafCoverage(double[][] x, int rows) {
         int reached = 0;
@@ -249,6 +257,26 @@ public final class CompiledModel {
                     return classes.get(out.label[row]);
                 case VALUE:
                     return out.value[row] + 0.0; // JPMML-Evaluator's results have no negative zero
+                case FLOAT_VALUE:
+                    return (float) out.value[row] + 0.0f;
+                default:
+                    return out.probabilities[row * top.classes + classOf[field]];
+            }
+        }
+
+        /**
+         * {@link #value} of a numeric result field as a {@code double}, {@code NaN} for null,
+         * without boxing it.
+         */
+        public double number(int field, int row) {
+            if (out.missing(row)) {
+                return Double.NaN;
+            }
+            switch (kinds[field]) {
+                case CLASS:
+                    return ((Number) classes.get(out.label[row])).doubleValue();
+                case VALUE:
+                    return out.value[row] + 0.0;
                 case FLOAT_VALUE:
                     return (float) out.value[row] + 0.0f;
                 default:
