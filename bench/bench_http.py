@@ -1,7 +1,8 @@
 """HTTP benchmark: `pmmlkit serve` against a minimal scikit-learn service, side by side, in one run.
 
     .venv/bin/python bench/bench_http.py [--batch-requests 40] [--single-requests 300]
-                                         [--warmup 10] [--rows 1000] [--time-cap 60]
+                                         [--warmup 10] [--warm-seconds 3] [--rows 1000]
+                                         [--time-cap 60]
                                          [--models forest forest100 ...]
 
 Into a temporary store it publishes the demo models exactly as ``pmmlkit.converter.demo``
@@ -16,11 +17,14 @@ threads each:
   ``predict`` (regressors), JSON lists back.
 Both get byte-identical JSON bodies: {"records": [...]} with --rows rows of the model's training
 frame (tiled when shorter; NaN as null) and {"record": {...}} with its first row. For every model,
-kind and number of client threads (1, 4; one persistent http.client connection each), the two
+kind and number of clients (1, 4: separate processes, so that no client waits for another's GIL; one
+persistent http.client connection each), the two
 endpoints run one after the other (which one goes first alternates): --warmup untimed requests per
 connection, then a bounded number of timed requests per connection, within --time-cap seconds.
+Before a model's first configuration, each endpoint gets --warm-seconds of untimed requests of
+each kind (the JVM's JIT compiles the model's paths then, not during the timed requests).
 It prints latency percentiles, requests per second, the CPU the server used over the timed phase
-(200% = both cores of a 2-core machine) and the CPU of this process (the clients), then the
+(200% = both cores of a 2-core machine) and the CPU of the client processes, then the
 targets with PASS/FAIL. It is a measurement, not a test: the exit code is 0 whatever the numbers.
 The clients share the machine with the servers: on 2 cores, read the ratios, not the digits.
 """
@@ -31,13 +35,13 @@ import argparse
 import contextlib
 import http.client
 import json
+import multiprocessing
 import os
 import platform
 import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -317,69 +321,102 @@ class Run:
     client_cpu_s: float = 0.0
 
 
-def client(port, path, body, warmup, count, barrier, start, run, lock, problems):
-    connection = http.client.HTTPConnection(HOST, port, timeout=120)
-    latencies, failed = [], 0
+def client_process(connection) -> None:
+    """A client in its own process (clients in threads of one process would queue for its GIL
+    and time that too): runs the jobs the bench sends until it sends None."""
+    while (job := connection.recv()) is not None:
+        try:
+            connection.send(run_job(connection, *job))
+        except Exception as error:  # reported by the bench, which then stops
+            connection.send(([], 0, 0.0, repr(error)))
 
-    def post() -> int:
-        connection.request("POST", path, body=body, headers=HEADERS)
-        response = connection.getresponse()
-        response.read()
-        return response.status
 
+def run_job(connection, port, path, body, warmup, count, time_cap):
+    """One persistent HTTP connection: the warm-up requests, "ready", then on "go" the timed
+    requests until ``count`` or the time cap; returns (latencies, failed, CPU seconds, None)."""
+    http_connection = http.client.HTTPConnection(HOST, port, timeout=120)
     try:
         for _ in range(warmup):
-            post()
-        barrier.wait()
-        deadline = start["deadline"]
+            post(http_connection, path, body)
+        connection.send("ready")
+        connection.recv()  # go
+        latencies, failed = [], 0
+        cpu_start = time.process_time()
+        deadline = time.perf_counter() + time_cap
         for _ in range(count):
             if time.perf_counter() > deadline:
                 break
             began = time.perf_counter()
-            status = post()
+            status = post(http_connection, path, body)
             latencies.append(time.perf_counter() - began)
             failed += status != 200
-    except Exception as error:
-        problems.append(error)
-        barrier.abort()
+        return latencies, failed, time.process_time() - cpu_start, None
     finally:
-        connection.close()
-        with lock:
-            run.latencies_s.extend(latencies)
-            run.failed += failed
+        http_connection.close()
 
 
-def load(server: Server, path: str, body: bytes, clients: int, count: int, args) -> Run:
-    run, lock, problems, start = Run(), threading.Lock(), [], {}
+def post(http_connection, path: str, body: bytes) -> int:
+    http_connection.request("POST", path, body=body, headers=HEADERS)
+    response = http_connection.getresponse()
+    response.read()
+    return response.status
 
-    def timed_phase_begins():  # run by the barrier once every connection has warmed up
-        start["server_cpu_s"] = server.cpu_seconds()
-        start["client_cpu_s"] = time.process_time()
-        start["began"] = time.perf_counter()
-        start["deadline"] = start["began"] + args.time_cap
 
-    barrier = threading.Barrier(
-        clients, action=timed_phase_begins, timeout=args.time_cap + READY_TIMEOUT_S
-    )
-    threads = [
-        threading.Thread(
-            target=client,
-            args=(server.port, path, body, args.warmup, count, barrier, start, run, lock, problems),
-        )
-        for _ in range(clients)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+class ClientPool:
+    """``size`` client processes (spawned: nothing of the bench's state is shared), reused by
+    every configuration."""
+
+    def __init__(self, size: int):
+        context = multiprocessing.get_context("spawn")
+        self.pipes, self.processes = [], []
+        for _ in range(size):
+            parent, child = context.Pipe()
+            process = context.Process(target=client_process, args=(child,), daemon=True)
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(None)
+        for process in self.processes:
+            process.join(timeout=10)
+
+
+def load(
+    pool: ClientPool, server: Server, path: str, body: bytes, clients: int, count: int, args
+) -> Run:
+    """``clients`` clients, each ``args.warmup`` untimed requests, then ``count`` timed ones
+    within ``args.time_cap`` seconds."""
+    pipes = pool.pipes[:clients]
+    for pipe in pipes:
+        pipe.send((server.port, path, body, args.warmup, count, args.time_cap))
+    problems = [answer[3] for answer in map(_recv, pipes) if answer != "ready"]
     if problems:
-        raise SystemExit(f"A client of {server.name} {path} failed: {problems[0]!r}")
-    run.wall_s = time.perf_counter() - start["began"]
-    run.client_cpu_s = time.process_time() - start["client_cpu_s"]
+        raise SystemExit(f"A client of {server.name} {path} failed: {problems[0]}")
+    run = Run()
+    server_cpu = server.cpu_seconds()
+    began = time.perf_counter()
+    for pipe in pipes:
+        pipe.send("go")
+    for latencies, failed, cpu, problem in map(_recv, pipes):
+        if problem is not None:
+            raise SystemExit(f"A client of {server.name} {path} failed: {problem}")
+        run.latencies_s.extend(latencies)
+        run.failed += failed
+        run.client_cpu_s += cpu
+    run.wall_s = time.perf_counter() - began
     cpu_after = server.cpu_seconds()
-    if start["server_cpu_s"] is not None and cpu_after is not None:
-        run.server_cpu_s = cpu_after - start["server_cpu_s"]
+    if server_cpu is not None and cpu_after is not None:
+        run.server_cpu_s = cpu_after - server_cpu
     return run
+
+
+def _recv(pipe):
+    if not pipe.poll(READY_TIMEOUT_S):
+        raise SystemExit(f"A client process gave no answer within {READY_TIMEOUT_S} s.")
+    return pipe.recv()
 
 
 # -- report -------------------------------------------------------------------------------------
@@ -452,7 +489,7 @@ def bench(args) -> None:
     )
     print(
         f"Servers: {SERVER_THREADS} waitress threads each; clients: {' and '.join(map(str, CLIENTS))}"
-        f" threads, one connection each; per connection {args.warmup} warm-up requests, then "
+        f" processes, one connection each; per connection {args.warmup} warm-up requests, then "
         f"{args.batch_requests} ({args.rows} rows) or {args.single_requests} (1 row) timed, "
         f"at most {args.time_cap:g} s per configuration."
     )
@@ -481,17 +518,25 @@ def bench(args) -> None:
             print(f"Both servers ready in {time.perf_counter() - started:.0f} s.")
             wait_compiled(servers["pmmlkit"], names)
             print(f"Background compiles ended after {time.perf_counter() - started:.0f} s.")
-            results = measure(servers, frames, names, args)
+            pool = ClientPool(max(CLIENTS))
+            stack.callback(pool.close)
+            results = measure(pool, servers, frames, names, args)
         print_results(results)
         print_targets(results, names, args.rows)
 
 
-def measure(servers: dict[str, Server], frames: dict, names: list[str], args) -> dict:
+def measure(pool: ClientPool, servers: dict[str, Server], frames: dict, names, args) -> dict:
     results, round_ = {}, 0
     started = time.perf_counter()
     for name in names:
         bodies = payloads(frames[name], args.rows)
         check_answers(servers, name, bodies, args.rows)
+        # Both servers as they run for hours: every code path a model's requests take compiled
+        # by the JIT (the JVM's, for pmmlkit), before the first timed request.
+        warm_up = argparse.Namespace(warmup=0, time_cap=args.warm_seconds)
+        for body in bodies.values():
+            for endpoint in ENDPOINTS:
+                load(pool, servers[endpoint], paths(name)[endpoint], body, 1, 10**9, warm_up)
         for kind, body in bodies.items():
             count = args.single_requests if kind == "1 row" else args.batch_requests
             for clients in CLIENTS:
@@ -499,7 +544,7 @@ def measure(servers: dict[str, Server], frames: dict, names: list[str], args) ->
                 round_ += 1
                 for endpoint in order:
                     path = paths(name)[endpoint]
-                    run = load(servers[endpoint], path, body, clients, count, args)
+                    run = load(pool, servers[endpoint], path, body, clients, count, args)
                     results[name, kind, clients, endpoint] = run
                 print(
                     f"  {name} {kind} x{len(body)} bytes, {clients} client(s): done "
@@ -520,11 +565,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description="HTTP benchmark: pmmlkit serve against a scikit-learn service."
     )
-    parser.add_argument("--batch-requests", type=int, default=40, help="Per client thread.")
-    parser.add_argument("--single-requests", type=int, default=300, help="Per client thread.")
-    parser.add_argument("--warmup", type=int, default=10, help="Untimed, per client thread.")
+    parser.add_argument("--batch-requests", type=int, default=40, help="Per client.")
+    parser.add_argument("--single-requests", type=int, default=300, help="Per client.")
+    parser.add_argument("--warmup", type=int, default=10, help="Untimed, per client.")
     parser.add_argument("--rows", type=int, default=1000, help="Records in a batch request.")
     parser.add_argument("--time-cap", type=float, default=60.0, help="Seconds per configuration.")
+    parser.add_argument(
+        "--warm-seconds",
+        type=float,
+        default=3.0,
+        help="Untimed seconds of each kind of request per model and endpoint, before timing.",
+    )
     parser.add_argument("--models", nargs="*", help="Models to run (default: all five).")
     parser.add_argument("--baseline-server", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)

@@ -10,6 +10,7 @@ nowhere else. Models are thread-safe; JPype attaches calling threads to the JVM 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import jpype
 import numpy as np
+import orjson
 
 from . import errors
 from .errors import EngineError, FieldError, InvalidInputError
@@ -227,6 +229,7 @@ class Model:
         self.algorithm = None if algorithm is None else str(algorithm)
         self._input_names = [f.name for f in self.inputs]
         self._names_arrays: dict[tuple[Field, ...], object] = {}  # String[] per set of columns
+        self._all_names = None  # the String[] of every input field, made on first use
 
     def _names_array(self, fields: tuple[Field, ...]):
         """The Java String[] of these fields' names, made once per set (Java only reads it)."""
@@ -319,6 +322,10 @@ class Model:
     def score_batch(self, data, *, timeout: float | None = None) -> BatchResult:
         """Scores a pandas DataFrame, a list of records (dicts) or a dict of columns; with a
         ``timeout`` (seconds), a batch that takes longer raises RequestTimeoutError."""
+        if type(data) is list and len(data) == 1 and type(data[0]) is dict:
+            values = self._record_values(data[0])
+            if values is not None:  # one record of JSON values: one call into Java
+                return self._score_values(values)
         columns, n_rows, bad_rows = _columns_of(data, self._input_names)
         present = tuple(f for f in self.inputs if f.name in columns)
         java_columns = [_java_column(f, columns[f.name]) for f in present]
@@ -331,6 +338,57 @@ class Model:
         except jpype.JException as error:
             raise _translate(error) from None
         return _batch_result(batch, self.outputs, n_rows, bad_rows)
+
+    def _record_values(self, record: dict) -> list | None:
+        """The record's values in input field order as :meth:`_score_values` takes them (a whole
+        number of a numeric field as a float, as a numeric column holds it), or None when one is
+        not a JSON scalar JPype converts as it is (the column path then takes the record)."""
+        values = []
+        for spec in self.inputs:
+            value = record.get(spec.name)
+            kind = type(value)
+            if kind is int:
+                if not _LONG_MIN <= value <= _LONG_MAX:
+                    return None
+                if spec.is_numeric:
+                    value = float(value)
+            elif kind not in _SCALAR_TYPES:
+                return None
+            values.append(value)
+        return values
+
+    def _score_values(self, values: list) -> BatchResult:
+        """One record scored by a single call (``Scorer.scoreValues``), its answer read from one
+        JSON byte array; the result as :func:`_batch_result` would make it of a one-row batch."""
+        java = _java()
+        if self._all_names is None:
+            self._all_names = self._names_array(self.inputs)
+        try:
+            answer = orjson.loads(
+                bytes(self._scorer.scoreValues(self._all_names, java["Object[]"](values)))
+            )
+        except jpype.JException as error:
+            raise _translate(error) from None
+        if "errors" in answer:
+            columns = {
+                f.name: np.array([np.nan]) if _is_float_result(f) else [None] for f in self.outputs
+            }
+            return BatchResult(1, columns, [(0, _field_error(*e)) for e in answer["errors"]])
+        columns = {}
+        for spec, value in zip(self.outputs, answer["values"], strict=True):
+            if spec.data_type == "integer":
+                columns[spec.name] = [None if value is None else int(value)]
+            elif spec.is_numeric:
+                columns[spec.name] = np.array(
+                    [np.nan if value is None else value], dtype=np.float64
+                )
+            else:
+                columns[spec.name] = [value]
+        return BatchResult(1, columns)
+
+
+def _is_float_result(spec: Field) -> bool:
+    return spec.is_numeric and spec.data_type != "integer"
 
 
 def unknown_field_errors(names: Iterable, known: frozenset[str]) -> list[FieldError]:
@@ -447,6 +505,9 @@ def _as_floats(values) -> np.ndarray | None:
     return None
 
 
+# What a single record's values may be to take the one-call path; ints within Java's long.
+_SCALAR_TYPES = frozenset((float, str, bool, type(None)))
+_LONG_MIN, _LONG_MAX = -(2**63), 2**63 - 1
 # The Python types a JSON parser makes of numbers, and of text, with null (None) for missing.
 _NUMBER_TYPES = frozenset((int, float, type(None)))
 _TEXT_TYPES = frozenset((str, type(None)))
@@ -478,6 +539,8 @@ def _plain(value):
         return _java()["HashMap"]()
     if isinstance(value, (list, tuple, set, np.ndarray)):
         return _java()["ArrayList"]()
+    if type(value) is int and not _LONG_MIN <= value <= _LONG_MAX:  # beyond a Java long
+        return float(value) if abs(value) < 2**1024 else math.copysign(math.inf, value)
     return value if isinstance(value, (bool, int, float, str)) else str(value)
 
 

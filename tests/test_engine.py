@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import random
 import re
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,7 +15,7 @@ from pmmlkit.scoring import errors
 from pmmlkit.scoring.engine import Model
 from pmmlkit.scoring.store import ModelStore
 
-from .golden_cases import GOLDEN, read_input
+from .golden_cases import GOLDEN, GOLDEN_CASES, read_input
 
 LOGISTIC = GOLDEN / "logistic_mixed" / "model.pmml"
 GOOD = {"color": "red", "region": "west", "age": 40.0, "income": 50.0, "score": 0.5}
@@ -171,6 +172,35 @@ def test_a_bad_value_in_a_long_column_fails_its_row_with_the_errors_it_has_alone
     assert records == by_columns.records()
     assert [row for row, r in enumerate(records) if r is None] == sorted(bad)
     assert all(r == model.score(GOOD) for r in records if r is not None)
+
+
+@pytest.mark.parametrize("case", GOLDEN_CASES)
+def test_a_single_record_scores_as_it_does_in_a_batch(golden_model, case):
+    # One record takes one call into Java (Scorer.scoreValues, its answer in JSON); a batch
+    # crosses as columns. Same results, same result types, same errors, valid or not.
+    model = golden_model(case)
+    frame = read_input(case, model)
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")[:60]
+    numeric = [f.name for f in model.inputs if f.is_numeric]
+    text = [f.name for f in model.inputs if not f.is_numeric]
+    odd = [None, "text", True, 7, -0.0, 1e300, 2**70, -(2**63), [1], {"a": 1}, "unseen", 3.5]
+    rng = random.Random(5)
+    records = list(rows)
+    for row in rows[:40]:
+        records.append({**row, **{n: rng.choice(odd) for n in rng.sample(numeric + text, 2)}})
+    records += [{n: round(v) for n, v in rows[0].items() if n in numeric and v is not None}, {}]
+    for record in records:
+        alone = model.score_batch([record])
+        in_batch = model.score_batch([record, rows[0]])
+        assert alone.errors == [(r, e) for r, e in in_batch.errors if r == 0], record
+        assert alone.records() == in_batch.records()[:1], record
+        for name, column in alone.columns.items():
+            other = in_batch.columns[name]
+            assert type(column) is type(other), name
+            if isinstance(column, np.ndarray):
+                np.testing.assert_array_equal(column, other[:1])
+    scored = [r for r in records if not model.score_batch([r]).errors]
+    assert 60 <= len(scored) < len(records), "the records must hold valid and invalid ones"
 
 
 def test_columns_of_unequal_length_are_refused(golden_model):

@@ -240,6 +240,25 @@ public final class Scorer implements Predictor {
     }
 
     /**
+     * Scores one record given as values, {@code values[i]} the value of input field
+     * {@code names[i]} ({@code Double}, {@code Long}, {@code String}, {@code Boolean}, or null or
+     * {@code NaN} for missing), and answers in JSON ({@link RecordAnswer}): the Python bridge's
+     * entry point for single records, one call in and one array out where a column batch of one
+     * row costs a call per column.
+     */
+    public byte[] scoreValues(String[] names, Object[] values) {
+        if (names.length != values.length) {
+            throw new IllegalArgumentException(names.length + " field names for " + values.length + " values");
+        }
+        Map<String, Object> record = new HashMap<>(names.length * 2);
+        for (int i = 0; i < names.length; i++) {
+            Object value = values[i];
+            record.put(names[i], value instanceof Double && ((Double) value).isNaN() ? null : value);
+        }
+        return RecordAnswer.encode(scoreOne(record), results);
+    }
+
+    /**
      * Scores a batch given as columns, the entry point of the Python bridge: one call for the whole
      * batch. Each column is a {@code double[]} ({@code NaN} is missing), {@code long[]},
      * {@code String[]} or {@code Object[]} ({@code null} or {@code NaN} is missing), all of one length.
