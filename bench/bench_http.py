@@ -413,6 +413,12 @@ def load(
     return run
 
 
+def warm(pool: ClientPool, server: Server, path: str, body: bytes, seconds: float) -> None:
+    """Untimed requests for ``seconds``: the server as it runs for hours, every code path of
+    these requests compiled by the JIT (the JVM's, for pmmlkit) before the first timed one."""
+    load(pool, server, path, body, 1, 10**9, argparse.Namespace(warmup=0, time_cap=seconds))
+
+
 def _recv(pipe):
     if not pipe.poll(READY_TIMEOUT_S):
         raise SystemExit(f"A client process gave no answer within {READY_TIMEOUT_S} s.")
@@ -531,12 +537,9 @@ def measure(pool: ClientPool, servers: dict[str, Server], frames: dict, names, a
     for name in names:
         bodies = payloads(frames[name], args.rows)
         check_answers(servers, name, bodies, args.rows)
-        # Both servers as they run for hours: every code path a model's requests take compiled
-        # by the JIT (the JVM's, for pmmlkit), before the first timed request.
-        warm_up = argparse.Namespace(warmup=0, time_cap=args.warm_seconds)
         for body in bodies.values():
             for endpoint in ENDPOINTS:
-                load(pool, servers[endpoint], paths(name)[endpoint], body, 1, 10**9, warm_up)
+                warm(pool, servers[endpoint], paths(name)[endpoint], body, args.warm_seconds)
         for kind, body in bodies.items():
             count = args.single_requests if kind == "1 row" else args.batch_requests
             for clients in CLIENTS:

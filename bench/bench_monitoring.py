@@ -9,7 +9,8 @@ Three servers serve a copy of the demo store (four waitress threads each, subpro
 prediction log; "off" and "off-b" run with --prediction-log off. "off-b" is the control: off-b
 against off is what two identical servers differ by in this run (A/A), the noise floor the
 overhead must be read against. For each model, kind (1000-row JSON batch, single record) and
-number of clients (1, 4), the three take turns for --rounds rounds (who goes first rotates) and the
+number of clients (1, 4; separate processes), each server first gets --warm-seconds of untimed
+requests, then the three take turns for --rounds rounds (who goes first rotates) and the
 latencies of all rounds are pooled. It prints p50/p95/p99, requests per second, the p95 overhead of
 logging against "off" with a bootstrap 95% interval (target: at most 5%), the A/A difference, and
 the rows the log wrote and dropped. A measurement, not a test: the exit code is 0 whatever the
@@ -57,7 +58,9 @@ def bench(args) -> None:
             }
             for server in servers.values():
                 http.wait_ready(server, "/readyz")
-            results = measure(servers, args)
+            pool = http.ClientPool(max(http.CLIENTS))
+            stack.callback(pool.close)
+            results = measure(pool, servers, args)
             metrics = http.request_once(servers["logged"].port, "GET", "/metrics")[1].decode()
     report(results, args)
     for line in metrics.splitlines():
@@ -65,7 +68,7 @@ def bench(args) -> None:
             print(line)
 
 
-def measure(servers: dict, args) -> dict:
+def measure(pool: http.ClientPool, servers: dict, args) -> dict:
     results, round_ = {}, 0
     for name in args.models:
         features = pd.read_csv(GOLDEN / name / "input.csv")
@@ -76,6 +79,7 @@ def measure(servers: dict, args) -> dict:
                 )
                 if status != 200 or b'"errors":[{' in answer:
                     raise SystemExit(f"{server.name} {name} {kind}: {status} {answer[:300]!r}")
+                http.warm(pool, server, f"/v1/models/{name}/predict", body, args.warm_seconds)
             count = args.single_requests if kind == "1 row" else args.batch_requests
             for clients in http.CLIENTS:
                 for _ in range(args.rounds):
@@ -84,7 +88,7 @@ def measure(servers: dict, args) -> dict:
                     round_ += 1
                     for endpoint in order:
                         path = f"/v1/models/{name}/predict"
-                        run = http.load(servers[endpoint], path, body, clients, count, args)
+                        run = http.load(pool, servers[endpoint], path, body, clients, count, args)
                         pooled = results.setdefault((name, kind, clients, endpoint), [])
                         pooled.append(run)
                 print(f"  {name} {kind}, {clients} client(s): done", flush=True)
@@ -141,7 +145,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Prediction log on vs off, over HTTP.")
     parser.add_argument("--batch-requests", type=int, default=60, help="Per client, per round.")
     parser.add_argument("--single-requests", type=int, default=400, help="Per client, per round.")
-    parser.add_argument("--warmup", type=int, default=10, help="Untimed, per client thread.")
+    parser.add_argument("--warmup", type=int, default=10, help="Untimed, per client.")
+    parser.add_argument(
+        "--warm-seconds", type=float, default=3.0, help="Untimed seconds per model, kind, server."
+    )
     parser.add_argument(
         "--rounds", type=int, default=3, help="Rotating rounds (each server first in turn)."
     )
