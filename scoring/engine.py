@@ -321,7 +321,8 @@ class Model:
 
     def score_batch(self, data, *, timeout: float | None = None) -> BatchResult:
         """Scores a pandas DataFrame, a list of records (dicts) or a dict of columns; with a
-        ``timeout`` (seconds), a batch that takes longer raises RequestTimeoutError."""
+        ``timeout`` (seconds), a batch that takes longer raises RequestTimeoutError (a list of
+        one record takes one call into Java and is not timed: it scores in microseconds)."""
         if type(data) is list and len(data) == 1 and type(data[0]) is dict:
             values = self._record_values(data[0])
             if values is not None:  # one record of JSON values: one call into Java
