@@ -77,19 +77,7 @@ public class CompiledScoringTest {
             String[] names = compiled.inputFields().stream().map(FieldSpec::name).toArray(String[]::new);
             Object[] columns = GoldenCase.columns(records, names);
             ColumnBatch want = interpreted.scoreColumns(names, columns);
-            ColumnBatch got = compiled.scoreColumns(names, columns);
-            assertArrayEquals(want.errorRows(), got.errorRows());
-            assertArrayEquals(want.errorCodes(), got.errorCodes());
-            assertArrayEquals(want.errorMessages(), got.errorMessages());
-            for (int f = 0; f < want.fields().size(); f++) {
-                Object a = want.column(f);
-                Object b = got.column(f);
-                if (a instanceof double[]) {
-                    assertTrue(name + " " + want.names()[f], Arrays.equals((double[]) a, (double[]) b));
-                } else {
-                    assertArrayEquals(((CodedStrings) a).toArray(), ((CodedStrings) b).toArray());
-                }
-            }
+            assertSameBatch(name, want, compiled.scoreColumns(names, columns));
         }
     }
 
@@ -123,18 +111,8 @@ public class CompiledScoringTest {
             // JPMML-Evaluator given the same values one object each is the reference.
             ColumnBatch want = interpreted.scoreColumns(names, GoldenCase.columns(records, names));
             ColumnBatch got = compiled.scoreColumns(names, typed);
-            assertArrayEquals(name, want.errorRows(), got.errorRows());
-            assertArrayEquals(name, want.errorMessages(), got.errorMessages());
+            assertSameBatch(name, want, got);
             assertTrue(name + ": some rows must fail (infinite numbers, unseen categories)", got.errorRows().length > 0);
-            for (int f = 0; f < want.fields().size(); f++) {
-                Object a = want.column(f);
-                Object b = got.column(f);
-                if (a instanceof double[]) {
-                    assertTrue(name + " " + want.names()[f], Arrays.equals((double[]) a, (double[]) b));
-                } else {
-                    assertArrayEquals(((CodedStrings) a).toArray(), ((CodedStrings) b).toArray());
-                }
-            }
         }
     }
 
@@ -188,6 +166,22 @@ public class CompiledScoringTest {
         Scorer scorer = Scorer.load(GoldenCase.named("forest").pmml(), false);
         assertFalse(scorer.isCompiled());
         assertEquals("jpmml: compiled evaluation turned off for this model", scorer.engine());
+    }
+
+    /** Same failed rows and errors, and every result column equal to the bit. */
+    private static void assertSameBatch(String name, ColumnBatch want, ColumnBatch got) {
+        assertArrayEquals(name, want.errorRows(), got.errorRows());
+        assertArrayEquals(name, want.errorCodes(), got.errorCodes());
+        assertArrayEquals(name, want.errorMessages(), got.errorMessages());
+        for (int f = 0; f < want.fields().size(); f++) {
+            Object a = want.column(f);
+            Object b = got.column(f);
+            if (a instanceof double[]) {
+                assertTrue(name + " " + want.names()[f], Arrays.equals((double[]) a, (double[]) b));
+            } else {
+                assertArrayEquals(((CodedStrings) a).toArray(), ((CodedStrings) b).toArray());
+            }
+        }
     }
 
     private static void assertSame(String name, List<ScoreResult> want, List<ScoreResult> got) {
