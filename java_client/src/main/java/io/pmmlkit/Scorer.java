@@ -252,8 +252,7 @@ public final class Scorer implements Predictor {
         }
         Map<String, Object> record = new HashMap<>(names.length * 2);
         for (int i = 0; i < names.length; i++) {
-            Object value = values[i];
-            record.put(names[i], value instanceof Double && ((Double) value).isNaN() ? null : value);
+            record.put(names[i], InputColumns.value(values, i));
         }
         return RecordAnswer.encode(scoreOne(record), results);
     }
