@@ -69,11 +69,7 @@ public class CompiledScoringTest {
             GoldenCase golden = GoldenCase.named(name);
             Scorer compiled = Scorer.load(golden.pmml());
             Scorer interpreted = Scorer.load(golden.pmml(), false);
-            List<Map<String, Object>> records = new ArrayList<>(golden.records(compiled));
-            Random random = new Random(11);
-            for (int r = 0; r < 3000; r++) {
-                records.add(randomRecord(compiled, random));
-            }
+            List<Map<String, Object>> records = goldenAndGenerated(golden, compiled, 11, CompiledScoringTest::randomRecord);
             String[] names = compiled.inputFields().stream().map(FieldSpec::name).toArray(String[]::new);
             Object[] columns = GoldenCase.columns(records, names);
             ColumnBatch want = interpreted.scoreColumns(names, columns);
@@ -87,11 +83,7 @@ public class CompiledScoringTest {
             GoldenCase golden = GoldenCase.named(name);
             Scorer compiled = Scorer.load(golden.pmml());
             Scorer interpreted = Scorer.load(golden.pmml(), false);
-            List<Map<String, Object>> records = new ArrayList<>(golden.records(compiled));
-            Random random = new Random(13);
-            for (int r = 0; r < 3000; r++) {
-                records.add(typedRecord(compiled, random));
-            }
+            List<Map<String, Object>> records = goldenAndGenerated(golden, compiled, 13, CompiledScoringTest::typedRecord);
             String[] names = compiled.inputFields().stream().map(FieldSpec::name).toArray(String[]::new);
             Object[] typed = new Object[names.length];
             for (int c = 0; c < names.length; c++) {
@@ -166,6 +158,17 @@ public class CompiledScoringTest {
         Scorer scorer = Scorer.load(GoldenCase.named("forest").pmml(), false);
         assertFalse(scorer.isCompiled());
         assertEquals("jpmml: compiled evaluation turned off for this model", scorer.engine());
+    }
+
+    /** The golden case's rows, then 3,000 rows from {@code generator} seeded with {@code seed}. */
+    private static List<Map<String, Object>> goldenAndGenerated(GoldenCase golden, Scorer scorer, long seed,
+            java.util.function.BiFunction<Scorer, Random, Map<String, Object>> generator) throws Exception {
+        List<Map<String, Object>> records = new ArrayList<>(golden.records(scorer));
+        Random random = new Random(seed);
+        for (int r = 0; r < 3000; r++) {
+            records.add(generator.apply(scorer, random));
+        }
+        return records;
     }
 
     /** Same failed rows and errors, and every result column equal to the bit. */
