@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from pmmlkit.scoring import cases, monitoring
-from pmmlkit.scoring.errors import PmmlkitError, PredictionLogError
+from pmmlkit.scoring.errors import PredictionLogError
 from pmmlkit.scoring.predlog import PredictionLog
 from pmmlkit.scoring.settings import Settings
 from pmmlkit.scoring.store import ModelStore
@@ -57,13 +57,6 @@ def _log(settings: Settings) -> PredictionLog:
     return PredictionLog.open(target)
 
 
-def _card(store: ModelStore, name: str, version: int) -> dict:
-    try:
-        return store.card(name, version)
-    except PmmlkitError:
-        return {}
-
-
 def run_monitor(args, settings: Settings) -> int:
     store = ModelStore(settings.store)
     log = _log(settings)
@@ -71,7 +64,7 @@ def run_monitor(args, settings: Settings) -> int:
         answer = monitoring.report(
             log.engine,
             args.name,
-            lambda v: _card(store, args.name, v),
+            lambda v: monitoring.card_or_empty(store, args.name, v),
             window=args.window,
             version=args.version,
             thresholds=monitoring.Thresholds.of(settings),

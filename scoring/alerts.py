@@ -1,5 +1,6 @@
 """The background drift check: every ``monitor_interval`` seconds, the monitoring report of each
-served model over the last day, turned into Prometheus gauges and log lines.
+served model over the last day (computed by the worker process of :mod:`.reports`, so the check
+never stalls the request threads), turned into Prometheus gauges and log lines.
 
 A breach is logged (WARNING) when it starts and again (INFO) when it clears, not at every check;
 ``pmmlkit_monitor_alert`` is 1 while it lasts, so an Alertmanager rule can page on it.
@@ -10,13 +11,11 @@ from __future__ import annotations
 import logging
 import threading
 
-import sqlalchemy as sa
 from prometheus_client import Gauge
 
-from .monitor_api import card_or_empty
-from .monitoring import Thresholds, report
-from .predlog import PredictionLog
+from .errors import PredictionLogError
 from .registry import Registry
+from .reports import Reports
 from .settings import Settings
 
 _log = logging.getLogger(__name__)
@@ -25,11 +24,10 @@ _log = logging.getLogger(__name__)
 class Watcher:
     """Runs the drift check on a daemon thread; :meth:`check` runs one now (tests, reload)."""
 
-    def __init__(self, registry: Registry, log: PredictionLog, settings: Settings, metrics):
+    def __init__(self, registry: Registry, reports: Reports, settings: Settings, metrics):
         self.registry = registry
-        self.log = log
+        self.reports = reports
         self.interval = settings.monitor_interval
-        self.thresholds = Thresholds.of(settings)
         self.psi = Gauge(
             "pmmlkit_drift_psi",
             "PSI over the last day against the card's baseline; field '' is the predictions.",
@@ -66,14 +64,9 @@ class Watcher:
         found = []
         for name in self.registry.names():
             try:
-                answer = report(
-                    self.log.engine,
-                    name,
-                    lambda v, name=name: card_or_empty(self.registry, name, v),
-                    thresholds=self.thresholds,
-                )
-            except sa.exc.SQLAlchemyError as error:
-                _log.error("drift check of %s: the prediction log cannot be read: %s", name, error)
+                answer = self.reports.report(name)
+            except PredictionLogError as error:
+                _log.error("drift check of %s: %s", name, error)
                 continue
             for version in answer["versions"]:
                 found += self._publish(name, version)

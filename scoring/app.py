@@ -15,10 +15,12 @@ import bottle
 from . import admin, monitor_api, openapi, openscoring_api, payloads, ui
 from .engine import unknown_field_errors
 from .errors import InvalidInputError, PmmlkitError, RequestTimeoutError
+from .monitoring import Thresholds
 from .observe import Metrics, Observed, note, request_id
 from .payloads import json_response, read_body
 from .predlog import PredictionLog
 from .registry import Registry
+from .reports import Reports
 from .settings import Settings
 from .store import ModelStore
 
@@ -36,11 +38,15 @@ def create_app(
 ) -> Observed:
     """The WSGI app. Without a ``registry``, one is made over ``settings.store`` and loaded;
     without a prediction ``log`` (the caller starts and closes it), nothing is logged and the
-    monitoring endpoints answer 503."""
+    monitoring endpoints answer 503. With one, the app's ``reports`` compute the monitoring
+    reports in a worker process (the caller closes them too)."""
     if registry is None:
         registry = Registry(ModelStore(settings.store), settings)
         registry.reload()
     metrics = Metrics(log)
+    reports = None
+    if log is not None:
+        reports = Reports(log.engine.url, settings.store, Thresholds.of(settings))
     app = bottle.Bottle()
     app.config["json.enable"] = False
     app.install(_errors_as_json)
@@ -48,7 +54,7 @@ def create_app(
     _routes(app, registry, settings, metrics)
     admin.install(app, registry, settings)
     openscoring_api.install(app, registry, settings)
-    monitor_api.install(app, registry, settings, log)
+    monitor_api.install(app, registry, settings, log, reports)
     ui.install(app)
     document = {}
 
@@ -57,7 +63,9 @@ def create_app(
         return json_response(document)
 
     document.update(openapi.document(app))  # checks that it covers every route above
-    return Observed(app, metrics, openscoring_api.headers_for, log)
+    observed = Observed(app, metrics, openscoring_api.headers_for, log)
+    observed.reports = reports
+    return observed
 
 
 def _routes(app: bottle.Bottle, registry: Registry, settings: Settings, metrics: Metrics) -> None:

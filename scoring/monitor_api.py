@@ -7,18 +7,22 @@ from __future__ import annotations
 import time
 
 import bottle
-import sqlalchemy as sa
 
 from . import cases, feedback, monitoring
-from .errors import PmmlkitError, PredictionLogError
+from .errors import PredictionLogError
 from .payloads import PayloadError, json_response, parse_json, read_body
 from .predlog import PredictionLog, as_label
 from .registry import Registry
+from .reports import Reports
 from .settings import Settings
 
 
 def install(
-    app: bottle.Bottle, registry: Registry, settings: Settings, log: PredictionLog | None
+    app: bottle.Bottle,
+    registry: Registry,
+    settings: Settings,
+    log: PredictionLog | None,
+    reports: Reports | None,
 ) -> None:
     def need_log() -> PredictionLog:
         if log is None:
@@ -32,18 +36,8 @@ def install(
         registry.entry(name)  # 404 for a model the store does not have
         window = _choice(bottle.request.query, "window", monitoring.WINDOWS, "day")
         version = _version(bottle.request.query)
-        try:
-            answer = monitoring.report(
-                need_log().engine,
-                name,
-                lambda v: card_or_empty(registry, name, v),
-                window=window,
-                version=version,
-                thresholds=monitoring.Thresholds.of(settings),
-            )
-        except sa.exc.SQLAlchemyError as error:
-            raise PredictionLogError(f"The prediction log cannot be read: {error}.") from None
-        return json_response(answer)
+        need_log()
+        return json_response(reports.report(name, window=window, version=version))
 
     @app.get("/v1/models/<name>/cases")
     def list_cases(name):
@@ -73,16 +67,9 @@ def install(
         return json_response({"accepted": taken})
 
 
-def card_or_empty(registry: Registry, name: str, version: int) -> dict:
-    try:
-        return registry.card(name, version)
-    except PmmlkitError:  # archived since: the report still shows its traffic
-        return {}
-
-
 def classes(registry: Registry, name: str, version: int) -> list[str] | None:
     """A version's classes as the log writes labels; None for a regression."""
-    target = card_or_empty(registry, name, version).get("target") or {}
+    target = monitoring.card_or_empty(registry, name, version).get("target") or {}
     if target.get("kind") != "classification":
         return None
     return [as_label(c) for c in target.get("classes", [])]

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 import numpy as np
 import sqlalchemy as sa
 
+from .errors import PmmlkitError
 from .predlog import as_label, decode, feedback, requests
 from .settings import Settings
 
@@ -63,6 +64,15 @@ def psi(expected, observed) -> float:
     expected = np.maximum(np.asarray(expected, dtype=float), _FLOOR)
     observed = np.maximum(np.asarray(observed, dtype=float), _FLOOR)
     return float(np.sum((observed - expected) * np.log(observed / expected)))
+
+
+def card_or_empty(cards, name: str, version: int) -> dict:
+    """A version's card from ``cards`` (the Registry or the ModelStore), or {} when the store no
+    longer has it (archived since): the report still shows its traffic."""
+    try:
+        return cards.card(name, version)
+    except PmmlkitError:
+        return {}
 
 
 def iso(epoch: float) -> str:

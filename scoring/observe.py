@@ -167,6 +167,7 @@ class Observed:
         self.metrics = metrics
         self.headers_for = headers_for  # path -> extra response headers
         self.log = log  # the PredictionLog, or None when logging is off
+        self.reports = None  # with a log: the app's monitoring Reports (see create_app)
 
     def __call__(self, environ, start_response):
         start = time.monotonic()

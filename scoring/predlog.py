@@ -181,7 +181,7 @@ class PredictionLog:
     def open(cls, setting: str, **options) -> PredictionLog:
         """Connects to the database named by the ``prediction_log`` setting and creates the
         tables it lacks (SQLite: write-ahead log, so monitoring reads while the writer writes)."""
-        engine = _engine(database_url(setting))
+        engine = open_engine(database_url(setting))
         metadata.create_all(engine)
         return cls(engine, **options)
 
@@ -322,7 +322,8 @@ class _Shared:
         self.last_error = context.Array("c", 512, lock=False)
 
 
-def _engine(url: str) -> sa.Engine:
+def open_engine(url: str) -> sa.Engine:
+    """An engine on the log's database (SQLite: with the pragmas of _sqlite_pragmas)."""
     engine = sa.create_engine(url, pool_pre_ping=True)
     if engine.dialect.name == "sqlite":
         sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -352,7 +353,7 @@ def _writer_main(url: str, retention_days: float, messages, shared: _Shared) -> 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    _Writer(_engine(url), retention_days, messages, shared).run()
+    _Writer(open_engine(url), retention_days, messages, shared).run()
 
 
 class _Writer:

@@ -52,7 +52,7 @@ class Service:
         self.app = create_app(settings, self.registry, self.log)
         self.watcher = None
         if self.log is not None:
-            self.watcher = Watcher(self.registry, self.log, settings, self.app.metrics)
+            self.watcher = Watcher(self.registry, self.app.reports, settings, self.app.metrics)
         self.server = waitress.create_server(
             self.app,
             host=settings.host,
@@ -81,6 +81,7 @@ class Service:
             self._poller.stop()
             if self.log is not None:
                 self.watcher.stop()
+                self.app.reports.close()
                 self.log.close()
 
     def start(self) -> Service:
@@ -115,6 +116,7 @@ class Service:
             self._thread.join(timeout=30)
         if self.log is not None:
             self.watcher.stop()
+            self.app.reports.close()
             self.log.close()
 
     def _close_sockets(self) -> None:

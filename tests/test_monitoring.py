@@ -5,6 +5,7 @@ report, in /metrics, in the log and in ``pmmlkit monitor``."""
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import shutil
 from pathlib import Path
 
@@ -199,3 +200,25 @@ def test_only_scoring_requests_reach_the_prediction_log(tmp_path):
         versions = requests.get(f"{service.url}/v1/models/forest/monitoring").json()["versions"]
     assert uploaded.status_code == 201
     assert [(v["version"], v["volume"]["requests"]) for v in versions] == [(1, 2)]
+
+
+def test_reports_come_from_a_worker_process_that_is_replaced_when_it_dies(tmp_path):
+    """The report is prepared outside the serving process (it would hold the interpreter lock
+    from the request threads for up to a second on a busy log): a worker that is killed is
+    replaced at the next report, which answers as before."""
+    with serve(tmp_path) as service:
+        replay(service, "logistic_mixed", records(like_training(300)))
+        before = report(service, "logistic_mixed")
+        (worker,) = report_workers()
+        worker.kill()
+        worker.join(timeout=10)
+        after = report(service, "logistic_mixed")
+        (replacement,) = report_workers()
+    assert replacement.pid != worker.pid
+    assert after["volume"] == before["volume"] and after["volume"]["rows"] == 300
+    assert after["predictions"] == before["predictions"]
+
+
+def report_workers() -> list:
+    """The live processes this test process spawned, but for the prediction log's writer."""
+    return [p for p in multiprocessing.active_children() if p.name != "pmmlkit-predlog"]
