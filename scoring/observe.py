@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+import weakref
 
 import bottle
 import orjson
@@ -133,8 +134,8 @@ class _LogCollector:
 
 
 def _scored(rid: str, facts: dict, status: int, duration: float) -> Scored:
-    """What the prediction log keeps of a request: references only, the rows are made by the
-    log's writer thread, off the request path."""
+    """What the prediction log keeps of a request: references to its data and results (the log
+    encodes them, whole columns at a time)."""
     scored = Scored(
         time=time.time() - duration,
         request_id=rid,
@@ -145,18 +146,34 @@ def _scored(rid: str, facts: dict, status: int, duration: float) -> Scored:
     )
     if "scored" in facts:
         model, data, result = facts["scored"]
-        target = model.targets[0] if model.targets else model.outputs[0]
+        scored.target, scored.probabilities, scored.input_names = _logged_names(model)
         scored.n_rows = result.n_rows
-        scored.target = target.name
-        scored.probabilities = [
-            f"probability({c})" for c in target.categories if f"probability({c})" in result.columns
-        ]
         scored.columns = result.columns
         scored.errors = result.errors
         scored.data = data
-        scored.input_names = [f.name for f in model.inputs]
         scored.keys = facts.get("keys")
     return scored
+
+
+_LOGGED_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _logged_names(model) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+    """A model's names the log needs: the prediction's result column, the class probability
+    columns, the input fields (made once per model, not per request)."""
+    names = _LOGGED_NAMES.get(model)
+    if names is None:
+        target = model.targets[0] if model.targets else model.outputs[0]
+        results = {f.name for f in model.outputs}
+        probabilities = tuple(
+            f"probability({c})" for c in target.categories if f"probability({c})" in results
+        )
+        names = _LOGGED_NAMES[model] = (
+            target.name,
+            probabilities,
+            tuple(f.name for f in model.inputs),
+        )
+    return names
 
 
 class Observed:

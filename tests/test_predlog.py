@@ -153,3 +153,49 @@ def test_a_request_is_one_row_whose_columns_decode_to_what_was_answered(tmp_path
         2: {"age": None, "color": "blue"},
     }
     assert sorted(named) == [("7", 2), ("k0", 0)]
+
+
+def test_a_single_record_is_logged_as_its_row_of_a_batch_would_be(tmp_path):
+    """Single records take their own short path through the log's encoding (plain floats, one
+    draw): each row, logged alone, decodes to what that row decodes to in a batch."""
+    from pmmlkit.scoring.errors import FieldError
+    from pmmlkit.scoring.predlog import decode
+
+    columns = {
+        "y": ["no", None, "yes", "yes", None],
+        "probability(no)": np.array([0.8, np.nan, 0.45, np.nan, np.nan]),
+        "probability(yes)": np.array([0.2, np.nan, 0.55, 0.7, np.nan]),
+    }
+    data = [{"age": 30, "color": "red"}, {"age": "old"}, {"color": "blue"}, {"age": 1}, {}]
+    failed = [(1, FieldError("age", "invalid_value", "x")), (4, FieldError("b", "missing", "y"))]
+
+    def request(rid: str, rows: list[int]) -> Scored:
+        return Scored(
+            time=time.time(), request_id=rid, model="m", version=1, status=200, latency_ms=1.0,
+            n_rows=len(rows), target="y", probabilities=["probability(no)", "probability(yes)"],
+            columns={
+                name: values[rows] if isinstance(values, np.ndarray) else [values[r] for r in rows]
+                for name, values in columns.items()
+            },
+            errors=[(rows.index(r), e) for r, e in failed if r in rows],
+            data=[data[r] for r in rows], input_names=["age", "color"],
+        )  # fmt: skip
+
+    log = PredictionLog.open(str(tmp_path / "log.sqlite3"), inputs_rate=1.0).start()
+    log.record(request("batch", [0, 1, 2, 3, 4]))
+    for row in range(5):
+        log.record(request(f"single{row}", [row]))
+    assert log.flush(timeout=10)
+    with log.engine.connect() as connection:
+        found = connection.execute(sa.select(logged_requests)).mappings().all()
+    log.close()
+    logged = {row["request_id"]: (row, decode(row)) for row in found}
+    _, batch = logged["batch"]
+    assert batch.answered() == [0, 2, 3]
+    for row in range(5):
+        single_row, single = logged[f"single{row}"]
+        assert single_row["failed_rows"] == (row in (1, 4))
+        assert single.predictions == batch.predictions[row : row + 1]
+        assert single.errors == ({0: batch.errors[row]} if row in batch.errors else {})
+        assert single.confidence.tobytes() == batch.confidence[row : row + 1].tobytes()
+        assert single.inputs == ({0: batch.inputs[row]} if row in batch.inputs else {})
