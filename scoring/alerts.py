@@ -19,6 +19,12 @@ from .reports import Reports
 from .settings import Settings
 
 _log = logging.getLogger(__name__)
+# The watcher's reports read the newest 20,000 requests and answered rows (volume and error rate
+# still count the whole day), a tenth of what /monitoring reads by default: on a log of 150,000
+# single-record and 3,000 1000-row requests a report took 0.19 s instead of 0.76 s with the same
+# PSIs to 3 decimals. Its sampling error (about 0.0005 for ten bins) is far below any threshold
+# worth setting; on a busy model both samples describe the most recent part of the day.
+WATCH_SAMPLE = 20_000
 
 
 class Watcher:
@@ -64,7 +70,7 @@ class Watcher:
         found = []
         for name in self.registry.names():
             try:
-                answer = self.reports.report(name)
+                answer = self.reports.report(name, sample=WATCH_SAMPLE)
             except PredictionLogError as error:
                 _log.error("drift check of %s: %s", name, error)
                 continue

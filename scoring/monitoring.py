@@ -28,8 +28,8 @@ from .predlog import as_label, decode, feedback, requests
 from .settings import Settings
 
 WINDOWS = {"hour": (3600, 300), "day": (86400, 3600), "week": (7 * 86400, 6 * 3600)}
-_SAMPLE = 200_000  # most recent requests and answered rows a report reads
-_INPUT_SAMPLE = 20_000  # most recent logged inputs a report reads
+SAMPLE = 200_000  # most recent requests and answered rows a report reads (by default)
+_INPUT_SAMPLE = 20_000  # most recent logged inputs a report reads (at most)
 _LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)  # the card quantiles that bound the input drift bins
 _FLOOR = 1e-4
 
@@ -88,14 +88,17 @@ def report(
     version: int | None = None,
     thresholds: Thresholds = Thresholds(),
     now: float | None = None,
+    sample: int = SAMPLE,
 ) -> dict:
     """The monitoring report of model ``name``; ``cards(version)`` gives a version's card
-    (or {} when the store no longer has it)."""
+    (or {} when the store no longer has it). Volume and error rate count the whole window;
+    latency, predictions and inputs come from the newest ``sample`` requests and answered rows
+    (and at most _INPUT_SAMPLE logged inputs)."""
     span, step = WINDOWS[window]
     until = time.time() if now is None else now
     since = until - span
     with engine.connect() as connection:
-        data = _read(connection, name, since, until, version)
+        data = _read(connection, name, since, until, version, sample)
     versions = sorted(set(data["requests"]["version"].tolist()) | ({version} - {None}))
     return {
         "model": name,
@@ -109,7 +112,9 @@ def report(
     }
 
 
-def _read(connection, name: str, since: float, until: float, version: int | None) -> dict:
+def _read(
+    connection, name: str, since: float, until: float, version: int | None, sample: int
+) -> dict:
     def where(*more):
         clauses = [r.model == name, r.time >= since, r.time < until, *more]
         return sa.and_(*clauses, *([r.version == version] if version is not None else []))
@@ -117,7 +122,7 @@ def _read(connection, name: str, since: float, until: float, version: int | None
     r, f = requests.c, feedback.c
     req_cols = ("time", "version", "rows", "failed_rows", "status", "latency_ms")
     rows = connection.execute(
-        sa.select(*(r[c] for c in req_cols)).where(where()).order_by(r.time.desc()).limit(_SAMPLE)
+        sa.select(*(r[c] for c in req_cols)).where(where()).order_by(r.time.desc()).limit(sample)
     ).all()
     newest = sa.select(r.id, r.time, r.version, r.rows, r.predictions, r.errors, r.inputs)
     return {
@@ -138,12 +143,14 @@ def _read(connection, name: str, since: float, until: float, version: int | None
         "predictions": _answered(
             connection.execute(
                 newest.where(where(r.predictions.is_not(None))).order_by(r.time.desc())
-            ).mappings()
+            ).mappings(),
+            sample,
         ),
         "inputs": _logged_inputs(
             connection.execute(
                 newest.where(where(r.inputs.is_not(None))).order_by(r.time.desc())
-            ).mappings()
+            ).mappings(),
+            min(sample, _INPUT_SAMPLE),
         ),
         "feedback": _joined_feedback(
             connection.execute(
@@ -162,8 +169,8 @@ _FEEDBACK_REQUEST = (
 )  # fmt: skip
 
 
-def _answered(logged_requests) -> dict:
-    """The answered rows of the newest logged requests (up to _SAMPLE rows): time, version,
+def _answered(logged_requests, sample: int) -> dict:
+    """The answered rows of the newest logged requests (up to ``sample`` rows): time, version,
     label and numeric value of each, built a request at a time (C-speed list work, no Python
     per row: the alert watcher runs this every --monitor-interval inside the serving process)."""
     parts: dict[str, list] = {"time": [], "version": [], "prediction": [], "value": []}
@@ -183,7 +190,7 @@ def _answered(logged_requests) -> dict:
             numbers = [None] * count if kinds <= {str} else list(map(_number, answered))
         parts["value"].append(np.array(numbers, dtype=object))
         total += count
-        if total >= _SAMPLE:
+        if total >= sample:
             break
     return {
         k: np.concatenate(v) if v else np.array([], dtype=float if k == "time" else object)
@@ -191,8 +198,8 @@ def _answered(logged_requests) -> dict:
     }
 
 
-def _logged_inputs(logged_requests) -> dict[int, list[dict]]:
-    """Version -> the sampled input records of the newest logged requests (up to _INPUT_SAMPLE
+def _logged_inputs(logged_requests, sample: int) -> dict[int, list[dict]]:
+    """Version -> the sampled input records of the newest logged requests (up to ``sample``
     records in all)."""
     by_version: dict[int, list[dict]] = {}
     total = 0
@@ -200,7 +207,7 @@ def _logged_inputs(logged_requests) -> dict[int, list[dict]]:
         logged = decode(row)
         by_version.setdefault(logged.version, []).extend(logged.inputs.values())
         total += len(logged.inputs)
-        if total >= _INPUT_SAMPLE:
+        if total >= sample:
             break
     return by_version
 

@@ -18,6 +18,7 @@ requests to stall.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -26,8 +27,8 @@ from functools import partial
 import sqlalchemy as sa
 
 from .errors import PredictionLogError
-from .monitoring import Thresholds, card_or_empty, report
-from .predlog import open_engine
+from .monitoring import SAMPLE, Thresholds, card_or_empty, report
+from .predlog import WORKER_NICENESS, open_engine
 from .store import ModelStore
 
 
@@ -43,10 +44,12 @@ class Reports:
         self._pool: ProcessPoolExecutor | None = None
         self._closed = False
 
-    def report(self, name: str, *, window: str = "day", version: int | None = None) -> dict:
+    def report(
+        self, name: str, *, window: str = "day", version: int | None = None, sample: int = SAMPLE
+    ) -> dict:
         """Model ``name``'s report (see :func:`.monitoring.report`); PredictionLogError when the
         log cannot be read, or when the worker died twice in a row preparing it."""
-        work = partial(_report, name, window, version, self.thresholds)
+        work = partial(_report, name, window, version, self.thresholds, sample)
         try:
             return self._run(work)
         except BrokenProcessPool:  # the worker died since the last report: again, in a new one
@@ -100,10 +103,13 @@ _opened: dict = {}  # in the worker: its engine and store
 
 
 def _open(url: str, store: str) -> None:
+    os.nice(WORKER_NICENESS)  # the request threads go first when the cores are busy
     _opened.update(engine=open_engine(url), store=ModelStore(store))
 
 
-def _report(name: str, window: str, version: int | None, thresholds: Thresholds) -> dict:
+def _report(
+    name: str, window: str, version: int | None, thresholds: Thresholds, sample: int
+) -> dict:
     try:
         return report(
             _opened["engine"],
@@ -112,6 +118,7 @@ def _report(name: str, window: str, version: int | None, thresholds: Thresholds)
             window=window,
             version=version,
             thresholds=thresholds,
+            sample=sample,
         )
     except sa.exc.SQLAlchemyError as error:
         raise _Unreadable(str(getattr(error, "orig", None) or error).strip()) from None

@@ -222,3 +222,21 @@ def test_reports_come_from_a_worker_process_that_is_replaced_when_it_dies(tmp_pa
 def report_workers() -> list:
     """The live processes this test process spawned, but for the prediction log's writer."""
     return [p for p in multiprocessing.active_children() if p.name != "pmmlkit-predlog"]
+
+
+def test_a_report_on_a_sample_reads_the_newest_requests_and_counts_the_whole_window(tmp_path):
+    """The alert watcher's reports read a smaller sample (the newest rows): traffic like the
+    training data followed by shifted traffic drifts in a sample of the newest 500 rows, less in
+    the whole hour; volume counts every request either way."""
+    with serve(tmp_path) as service:
+        replay(service, "logistic_mixed", records(like_training(1500)))
+        replay(service, "logistic_mixed", records(shifted(500, seed=9)))
+        (whole,) = service.app.reports.report("logistic_mixed", window="hour")["versions"]
+        (newest,) = service.app.reports.report("logistic_mixed", window="hour", sample=500)[
+            "versions"
+        ]
+    assert whole["volume"]["rows"] == newest["volume"]["rows"] == 2000
+    assert newest["predictions"]["psi"] >= 0.2 > whole["predictions"]["psi"]
+    assert newest["predictions"]["observed"]["yes"] > whole["predictions"]["observed"]["yes"]
+    assert {e["rows"] for e in whole["inputs"]} == {2000}  # every row's inputs are logged here
+    assert {e["rows"] for e in newest["inputs"]} == {500}
