@@ -6,11 +6,22 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.zip.GZIPInputStream;
+import org.dmg.pmml.Visitor;
 import org.jpmml.evaluator.Evaluator;
 import org.jpmml.evaluator.LoadingModelEvaluatorBuilder;
+import org.jpmml.evaluator.visitors.ModelEvaluatorVisitorBattery;
 import org.jpmml.model.PMMLException;
 import org.jpmml.model.UnsupportedMarkupException;
+import org.jpmml.model.visitors.DoubleInterner;
+import org.jpmml.model.visitors.FloatInterner;
+import org.jpmml.model.visitors.IntegerInterner;
+import org.jpmml.model.visitors.MiningFieldInterner;
+import org.jpmml.model.visitors.PredicateInterner;
+import org.jpmml.model.visitors.ScoreDistributionInterner;
+import org.jpmml.model.visitors.StringInterner;
+import org.jpmml.model.visitors.VisitorBattery;
 
 /**
  * Reads PMML bytes (plain or gzip) into a verified JPMML evaluator, translating every failure into
@@ -51,7 +62,11 @@ final class ModelLoader {
     private static Evaluator build(byte[] bytes, String source) {
         try (InputStream in = open(bytes)) {
             // A handler that refuses the document without printing (JAXB's default prints to stderr).
-            return new LoadingModelEvaluatorBuilder().setValidationEventHandler(event -> false).load(in).build();
+            return new LoadingModelEvaluatorBuilder()
+                    .setValidationEventHandler(event -> false)
+                    .setVisitors(visitors())
+                    .load(in)
+                    .build();
         } catch (UnsupportedMarkupException e) {
             throw new ModelLoadException("unsupported_pmml", "Model '" + source
                     + "' uses PMML the engine does not support: " + describe(e), e);
@@ -63,6 +78,25 @@ final class ModelLoader {
                     + "' is not a readable PMML document: " + describe(e), e);
         }
     }
+
+    /**
+     * JPMML-Evaluator's own passes over a loaded document ({@link ModelEvaluatorVisitorBattery}) but
+     * for its interners, which only share equal objects to save memory. On the 100-tree random forest
+     * (24 MB of PMML, 165,000 predicates) they were half the load: load and verify in a fresh JVM
+     * 4.6 s with them, 2.6 s without; once warm 2.2 s and 0.7 s (PredicateInterner alone about 1 s).
+     * The price is memory: 33 MB of heap per loaded forest instead of 23 MB.
+     */
+    static VisitorBattery visitors() {
+        VisitorBattery battery = new ModelEvaluatorVisitorBattery(false);
+        for (Class<? extends Visitor> interner : INTERNERS) {
+            battery.remove(interner);
+        }
+        return battery;
+    }
+
+    private static final List<Class<? extends Visitor>> INTERNERS = List.of(
+            StringInterner.class, IntegerInterner.class, FloatInterner.class, DoubleInterner.class,
+            MiningFieldInterner.class, PredicateInterner.class, ScoreDistributionInterner.class);
 
     private static InputStream open(byte[] bytes) throws IOException {
         InputStream in = new ByteArrayInputStream(bytes);
