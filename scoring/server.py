@@ -63,6 +63,7 @@ class Service:
             ident="pmmlkit",
         )
         self.server.channel_class = _JsonErrorChannel
+        self.app.metrics.count_waits(self.server.task_dispatcher)
         self.port = self.server.effective_port
         self.url = f"http://{settings.host}:{self.port}"
         self._poller = Poller(self.registry, settings.reload_interval)

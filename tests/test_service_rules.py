@@ -7,7 +7,9 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import re
 import socket
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -170,17 +172,35 @@ def test_metrics_count_requests_errors_rows_and_latency(service):
     call(service, "POST", "/v1/models/nope/predict", {"record": {}})
     status, text, response = call(service, "GET", "/metrics")
     assert status == 200 and response.getheader("Content-Type").startswith("text/plain")
-    samples = {
-        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line and not line.startswith("#")
-    }
+    samples = _samples(text)
     assert samples['pmmlkit_rows_scored_total{model="iris",version="1"}'] >= 3
     assert samples['pmmlkit_row_errors_total{code="out_of_range",model="iris",version="1"}'] >= 1
     assert samples['pmmlkit_errors_total{code="model_not_found"}'] >= 1
     assert samples['pmmlkit_predict_duration_seconds_count{model="iris",version="1"}'] >= 1
     route = 'pmmlkit_requests_total{route="/v1/models/<name>/predict",status="200"}'
     assert samples[route] >= 1
+
+
+def _samples(text: str) -> dict[str, float]:
+    return {
+        line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line and not line.startswith("#")
+    }
+
+
+def test_requests_that_wait_for_a_thread_are_counted_not_logged_one_by_one(tmp_path, caplog):
+    ModelStore(tmp_path).publish("iris", (GOLDEN / "multiclass" / "model.pmml").read_bytes(), CARD)
+    caplog.set_level(logging.INFO)
+    body = {"records": [SETOSA] * 1000}
+    with Service(Settings(store=tmp_path, port=0, threads=1)).start() as running:
+        service = (running.port, None)
+        with ThreadPoolExecutor(8) as pool:  # 8 connections at once for one request thread
+            statuses = list(pool.map(lambda _: call(service, "POST", PREDICT, body)[0], range(48)))
+        assert statuses == [200] * 48
+        samples = _samples(call(service, "GET", "/metrics")[1])
+    assert samples["pmmlkit_requests_waited_total"] >= 1
+    assert not [r for r in caplog.records if r.name.startswith("waitress")]
 
 
 def test_every_request_gets_one_json_access_log_line(service, caplog):
@@ -202,3 +222,6 @@ def test_every_request_gets_one_json_access_log_line(service, caplog):
     }
     assert scored["duration_ms"] > 0
     assert any(line["status"] == 404 and line["error"] == "not_found" for line in lines)
+    made = [line["request_id"] for line in lines if line["request_id"] != "abc-123"]
+    assert made and all(re.fullmatch("[0-9a-f]{32}", rid) for rid in made)
+    assert len(set(made)) == len(made)
