@@ -2,17 +2,18 @@
 
     .venv/bin/python bench/bench_http.py [--batch-requests 40] [--single-requests 300]
                                          [--warmup 10] [--warm-seconds 3] [--rows 1000]
-                                         [--time-cap 60]
+                                         [--time-cap 60] [--threads T]
                                          [--models forest forest100 ...]
 
 Into a temporary store it publishes the demo models exactly as ``pmmlkit.converter.demo``
 does, plus bench_trees.py's "forest100" (100 trees of depth 12 on 20,000 rows: a 30 MB PMML) and
 "hgb100" (histogram gradient boosting, 100 iterations, numeric and text fields), and
-joblib-dumps the very same fitted pipelines next to it. Then it starts two servers as subprocesses on 127.0.0.1, four waitress
-threads each:
-- pmmlkit: ``pmmlkit serve --threads 4 --reload-interval 0`` (defaults otherwise: the prediction
-  log is on), POST /v1/models/<name>/predict, timed once every background compile has ended;
-- baseline: a Bottle app on waitress in this file (``--baseline-server DIR --port P``),
+joblib-dumps the very same fitted pipelines next to it. Then it starts two servers as
+subprocesses on 127.0.0.1:
+- pmmlkit: ``pmmlkit serve --threads T --reload-interval 0`` (T: --threads, by default the
+  service's own default; defaults otherwise: the prediction log is on),
+  POST /v1/models/<name>/predict, timed once every background compile has ended;
+- baseline: a Bottle app on waitress (4 threads) in this file (``--baseline-server DIR --port P``),
   POST /predict/<name>: a pandas frame from the records, ``predict_proba`` (classifiers) or
   ``predict`` (regressors), JSON lists back.
 Both get byte-identical JSON bodies: {"records": [...]} with --rows rows of the model's training
@@ -52,7 +53,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 PMMLKIT = Path(sys.executable).with_name("pmmlkit")
 HOST = "127.0.0.1"
-SERVER_THREADS = 4
+BASELINE_THREADS = 4  # waitress's default
 CLIENTS = (1, 4)
 ENDPOINTS = ("pmmlkit", "baseline")
 READY_TIMEOUT_S = 180
@@ -170,7 +171,7 @@ def run_baseline_server(directory: Path, port: int) -> None:
         baseline_app(directory),
         host=HOST,
         port=port,
-        threads=SERVER_THREADS,
+        threads=BASELINE_THREADS,
         max_request_body_size=MAX_BODY_BYTES,
         ident="baseline",
     )
@@ -494,7 +495,7 @@ def bench(args) -> None:
         f"scikit-learn {sklearn.__version__}, pandas {pd.__version__}"
     )
     print(
-        f"Servers: {SERVER_THREADS} waitress threads each; clients: {' and '.join(map(str, CLIENTS))}"
+        f"Servers: pmmlkit {args.threads} waitress thread(s), baseline {BASELINE_THREADS}; clients: {' and '.join(map(str, CLIENTS))}"
         f" processes, one connection each; per connection {args.warmup} warm-up requests, then "
         f"{args.batch_requests} ({args.rows} rows) or {args.single_requests} (1 row) timed, "
         f"at most {args.time_cap:g} s per configuration."
@@ -510,7 +511,7 @@ def bench(args) -> None:
         if unknown:
             raise SystemExit(f"Unknown models {unknown}; known: {sorted(frames)}")
         pmmlkit = [str(PMMLKIT), "serve", "--store", str(store_dir), "--host", HOST]
-        pmmlkit += ["--threads", str(SERVER_THREADS), "--reload-interval", "0"]
+        pmmlkit += ["--threads", str(args.threads), "--reload-interval", "0"]
         baseline = [sys.executable, str(Path(__file__).resolve()), "--baseline-server"]
         baseline.append(str(pipelines_dir))
         with contextlib.ExitStack() as stack:  # stops both servers, whatever happens
@@ -580,6 +581,14 @@ def main() -> None:
         help="Untimed seconds of each kind of request per model and endpoint, before timing.",
     )
     parser.add_argument("--models", nargs="*", help="Models to run (default: all five).")
+    from pmmlkit.scoring.settings import Settings
+
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=Settings().threads,
+        help="pmmlkit's --threads (default: its own default); the baseline has waitress's 4.",
+    )
     parser.add_argument("--baseline-server", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()

@@ -16,7 +16,7 @@ from . import admin, monitor_api, openapi, openscoring_api, payloads, ui
 from .engine import unknown_field_errors
 from .errors import InvalidInputError, PmmlkitError, RequestTimeoutError
 from .monitoring import Thresholds
-from .observe import Metrics, Observed, note, request_id
+from .observe import AccessLog, Metrics, Observed, note, request_id
 from .payloads import json_response, read_body
 from .predlog import PredictionLog
 from .registry import Registry
@@ -34,12 +34,16 @@ _BOTTLE_ERRORS = {
 
 
 def create_app(
-    settings: Settings, registry: Registry | None = None, log: PredictionLog | None = None
+    settings: Settings,
+    registry: Registry | None = None,
+    log: PredictionLog | None = None,
+    access: AccessLog | None = None,
 ) -> Observed:
     """The WSGI app. Without a ``registry``, one is made over ``settings.store`` and loaded;
     without a prediction ``log`` (the caller starts and closes it), nothing is logged and the
     monitoring endpoints answer 503. With one, the app's ``reports`` compute the monitoring
-    reports in a worker process (the caller closes them too)."""
+    reports in a worker process (the caller closes them too). With an ``access`` log, each request
+    writes its line there (the caller closes it)."""
     if registry is None:
         registry = Registry(ModelStore(settings.store), settings)
         registry.reload()
@@ -63,7 +67,7 @@ def create_app(
         return json_response(document)
 
     document.update(openapi.document(app))  # checks that it covers every route above
-    observed = Observed(app, metrics, openscoring_api.headers_for, log)
+    observed = Observed(app, metrics, openscoring_api.headers_for, log, access)
     observed.reports = reports
     return observed
 

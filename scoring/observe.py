@@ -8,8 +8,11 @@ the error code the same way.
 
 from __future__ import annotations
 
+import collections
 import logging
+import os
 import random
+import threading
 import time
 import weakref
 
@@ -26,7 +29,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from .predlog import Scored
 
-ACCESS_LOG = logging.getLogger("pmmlkit.access")
+_log = logging.getLogger(__name__)
 _NOTE = "pmmlkit.note"
 # Request ids: 128 random bits from a generator seeded by os.urandom, not uuid.uuid4(), which
 # calls os.urandom on every request: that system call lets go of the interpreter lock, and with
@@ -203,14 +206,84 @@ def _logged_names(model) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
     return names
 
 
+class AccessLog:
+    """One JSON line per request, appended to a file descriptor (stdout's, or a file's) by a
+    background thread every FLUSH_SECONDS. A request only queues its line: through the logging
+    module, with a write and a flush per line, the line cost 19 us of a 75 us single-record
+    request (in-process, hot), and the write let go of the interpreter lock. A crash loses at
+    most the last FLUSH_SECONDS of lines; :meth:`close` writes what is queued."""
+
+    FLUSH_SECONDS = 0.1
+    MAX_QUEUED = 100_000  # lines; beyond, while the output is stuck, lines are counted as dropped
+
+    def __init__(self, fd: int, *, owns_fd: bool = False):
+        self._fd = fd
+        self._owns_fd = owns_fd
+        self._lines: collections.deque[bytes] = collections.deque()
+        self.dropped = 0
+        self._failing = False  # the last write failed: warned once, not every FLUSH_SECONDS
+        self._stop = threading.Event()
+        self._lock = threading.Lock()  # one writer at a time: the thread, flush(), close()
+        self._thread = threading.Thread(target=self._run, name="pmmlkit-access-log", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def open(cls, target: str | None) -> AccessLog | None:
+        """``stdout`` (file descriptor 1, whatever sys.stdout is), a file (appended), or None
+        for none."""
+        if target is None:
+            return None
+        if target == "stdout":
+            return cls(1)
+        return cls(os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644), owns_fd=True)
+
+    def write(self, line: dict) -> None:
+        if len(self._lines) >= self.MAX_QUEUED:
+            self.dropped += 1
+            return
+        self._lines.append(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE))
+
+    def flush(self) -> None:
+        with self._lock:
+            lines = self._lines
+            chunk = b"".join([lines.popleft() for _ in range(len(lines))])
+            view = memoryview(chunk)
+            try:
+                while view:
+                    view = view[os.write(self._fd, view) :]
+                self._failing = False
+            except OSError as error:
+                if not self._failing:
+                    _log.warning("access log: %d bytes not written: %s", len(view), error)
+                self._failing = True
+
+    def close(self) -> None:
+        """Writes what is queued and stops (once; later calls do nothing)."""
+        if self._stop.is_set():
+            return
+        self._stop.set()
+        self._thread.join(timeout=5)
+        self.flush()
+        if self._owns_fd:
+            os.close(self._fd)
+        if self.dropped:
+            _log.warning("access log: %d lines dropped while the output was stuck", self.dropped)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.FLUSH_SECONDS):
+            if self._lines:
+                self.flush()
+
+
 class Observed:
     """WSGI middleware: request id in and out, timing, access log, metrics."""
 
-    def __init__(self, app, metrics: Metrics, headers_for=lambda path: [], log=None):
+    def __init__(self, app, metrics: Metrics, headers_for=lambda path: [], log=None, access=None):
         self.app = app
         self.metrics = metrics
         self.headers_for = headers_for  # path -> extra response headers
         self.log = log  # the PredictionLog, or None when logging is off
+        self.access = access  # the AccessLog, or None
         self.reports = None  # with a log: the app's monitoring Reports (see create_app)
 
     def __call__(self, environ, start_response):
@@ -251,18 +324,19 @@ class Observed:
                 metrics.child(metrics.row_errors, *labels, code).inc(count)
             if self.log is not None and facts.get("scoring"):  # not uploads and such
                 self.log.record(_scored(environ["pmmlkit.request_id"], facts, status, duration))
-        if ACCESS_LOG.isEnabledFor(logging.INFO):
-            line = {
-                "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "request_id": environ["pmmlkit.request_id"],
-                "method": environ.get("REQUEST_METHOD"),
-                "path": environ.get("PATH_INFO"),
-                "status": status,
-                "duration_ms": round(duration * 1000, 3),
-                "model": facts.get("model"),
-                "version": facts.get("version"),
-                "rows": facts.get("rows"),
-                "error": facts.get("error"),
-                "client": environ.get("REMOTE_ADDR"),
-            }
-            ACCESS_LOG.info(orjson.dumps(line).decode())
+        if self.access is not None:
+            self.access.write(
+                {
+                    "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                    "request_id": environ["pmmlkit.request_id"],
+                    "method": environ.get("REQUEST_METHOD"),
+                    "path": environ.get("PATH_INFO"),
+                    "status": status,
+                    "duration_ms": round(duration * 1000, 3),
+                    "model": facts.get("model"),
+                    "version": facts.get("version"),
+                    "rows": facts.get("rows"),
+                    "error": facts.get("error"),
+                    "client": environ.get("REMOTE_ADDR"),
+                }
+            )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import gc
 import json
 import logging
-import sys
 import threading
 
 import waitress
@@ -19,7 +18,7 @@ from waitress.task import ErrorTask
 from . import openscoring_api
 from .alerts import Watcher
 from .app import create_app
-from .observe import ACCESS_LOG
+from .observe import AccessLog
 from .predlog import PredictionLog
 from .registry import Poller, Registry
 from .settings import Settings
@@ -49,7 +48,8 @@ class Service:
             )
         # waitress refuses a body over the limit before reading it (its answer made JSON by
         # _JsonErrorChannel); channel_timeout closes connections idle or trickling that long.
-        self.app = create_app(settings, self.registry, self.log)
+        self.access = AccessLog.open(settings.access_log)
+        self.app = create_app(settings, self.registry, self.log, self.access)
         self.watcher = None
         if self.log is not None:
             self.watcher = Watcher(self.registry, self.app.reports, settings, self.app.metrics)
@@ -80,10 +80,7 @@ class Service:
             self.server.run()
         finally:
             self._poller.stop()
-            if self.log is not None:
-                self.watcher.stop()
-                self.app.reports.close()
-                self.log.close()
+            self._close_logs()
 
     def start(self) -> Service:
         """Serves on a background thread; :meth:`close` (or leaving ``with``) stops it."""
@@ -115,10 +112,15 @@ class Service:
         self.server.task_dispatcher.shutdown()
         if self._thread is not None:
             self._thread.join(timeout=30)
+        self._close_logs()
+
+    def _close_logs(self) -> None:
         if self.log is not None:
             self.watcher.stop()
             self.app.reports.close()
             self.log.close()
+        if self.access is not None:
+            self.access.close()
 
     def _close_sockets(self) -> None:
         for dispatcher in list(self.server._map.values()):
@@ -165,10 +167,6 @@ def serve(settings: Settings) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    access = logging.StreamHandler(sys.stdout)  # one JSON object per line, nothing around it
-    access.setFormatter(logging.Formatter("%(message)s"))
-    ACCESS_LOG.addHandler(access)
-    ACCESS_LOG.propagate = False
     service = Service(settings)
     # Everything made so far (the JVM bridge's classes, the models, the libraries) lives as long
     # as the process: out of the garbage collector's sight, a full collection is 0.1 to 0.5 ms

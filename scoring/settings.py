@@ -97,6 +97,15 @@ def _log_target(value: str | None) -> str | None:
     return value
 
 
+def _access_target(value: str | None) -> str | None:
+    if value in (None, "", "off"):
+        return None
+    value = str(value)
+    if value != "stdout" and (Path(value).is_dir() or not Path(value).parent.is_dir()):
+        raise ValueError(f"must be stdout, off, or a file in an existing directory; got {value!r}")
+    return value
+
+
 def _path(value: str | Path) -> Path:
     return Path(value).expanduser()
 
@@ -125,8 +134,25 @@ class Settings:
     port: int = field(
         default=8080, metadata=_meta(_bounded_int(0, 65535), "Port (0: any free port).", "PORT")
     )
+    # Python runs one thread at a time: on 2 cores, single records at 4 clients ran at 2,430-2,500
+    # requests/s with 1 thread, 1,770-1,890 with 2, 1,250-1,710 with 8 (bench_http.py); 2 keeps
+    # one thread scoring while another waits on an upload or a monitoring report.
     threads: int = field(
-        default=8, metadata=_meta(_bounded_int(1, 256), "Request threads of waitress.", "N")
+        default=2,
+        metadata=_meta(
+            _bounded_int(1, 256),
+            "Request threads of waitress. More cost throughput (one runs Python at a time); "
+            "with 1, a slow request (an upload, a report) holds up the others.",
+            "N",
+        ),
+    )
+    access_log: str | None = field(
+        default="stdout",
+        metadata=_meta(
+            _access_target,
+            "Where each request's JSON access-log line goes: stdout, a file (appended), or off.",
+            "stdout|FILE|off",
+        ),
     )
     max_body_bytes: int = field(
         default=16 << 20,

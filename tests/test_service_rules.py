@@ -13,7 +13,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pmmlkit.scoring.observe import ACCESS_LOG
 from pmmlkit.scoring.server import Service
 from pmmlkit.scoring.settings import Settings
 from pmmlkit.scoring.store import ModelStore
@@ -203,14 +202,24 @@ def test_requests_that_wait_for_a_thread_are_counted_not_logged_one_by_one(tmp_p
     assert not [r for r in caplog.records if r.name.startswith("waitress")]
 
 
-def test_every_request_gets_one_json_access_log_line(service, caplog):
-    caplog.set_level(logging.INFO, logger=ACCESS_LOG.name)
-    _status, _, response = call(
-        service, "POST", PREDICT, {"records": [SETOSA] * 3}, headers={"X-Request-Id": "abc-123"}
+def test_every_request_gets_one_json_access_log_line(tmp_path):
+    (tmp_path / "store").mkdir()
+    ModelStore(tmp_path / "store").publish(
+        "iris", (GOLDEN / "multiclass" / "model.pmml").read_bytes(), CARD
     )
-    assert response.getheader("X-Request-Id") == "abc-123"
-    call(service, "GET", "/no/such/page")
-    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == ACCESS_LOG.name]
+    access = tmp_path / "access.log"
+    settings = Settings(store=tmp_path / "store", port=0, access_log=str(access))
+    with Service(settings).start() as running:
+        service = (running.port, None)
+        _status, _, response = call(
+            service, "POST", PREDICT, {"records": [SETOSA] * 3}, headers={"X-Request-Id": "abc-123"}
+        )
+        assert response.getheader("X-Request-Id") == "abc-123"
+        call(service, "GET", "/no/such/page")
+        for _ in range(20):
+            call(service, "GET", "/healthz")
+    lines = [json.loads(line) for line in access.read_text().splitlines()]  # closed: all written
+    assert len(lines) == 22
     scored = next(line for line in lines if line["request_id"] == "abc-123")
     assert {k: scored[k] for k in ("method", "path", "status", "model", "version", "rows")} == {
         "method": "POST",
@@ -223,5 +232,5 @@ def test_every_request_gets_one_json_access_log_line(service, caplog):
     assert scored["duration_ms"] > 0
     assert any(line["status"] == 404 and line["error"] == "not_found" for line in lines)
     made = [line["request_id"] for line in lines if line["request_id"] != "abc-123"]
-    assert made and all(re.fullmatch("[0-9a-f]{32}", rid) for rid in made)
-    assert len(set(made)) == len(made)
+    assert all(re.fullmatch("[0-9a-f]{32}", rid) for rid in made)
+    assert len(set(made)) == len(made) == 21

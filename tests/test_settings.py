@@ -41,6 +41,18 @@ def test_invalid_values_name_the_setting_and_the_rule():
     assert caught.value.field == "jvm_heap"
 
 
+def test_the_access_log_goes_to_stdout_a_file_or_nowhere(tmp_path):
+    assert Settings().access_log == "stdout"
+    assert Settings.from_sources(parse("--access-log", "off"), {}).access_log is None
+    target = str(tmp_path / "access.log")
+    assert Settings.from_sources(parse(), {"PMMLKIT_ACCESS_LOG": target}).access_log == target
+    for bad in (str(tmp_path), str(tmp_path / "no" / "such" / "access.log")):
+        with pytest.raises(ConfigurationError) as caught:
+            Settings(access_log=bad)
+        assert caught.value.field == "access_log"
+        assert "must be stdout, off, or a file in an existing directory" in caught.value.message
+
+
 def test_the_readme_table_lists_every_setting():
     table = markdown_table()
     for flag, variable in [
