@@ -4,8 +4,8 @@ side by side, in one run.
     .venv/bin/python bench/bench_monitoring.py [--batch-requests 60] [--single-requests 400]
                                                [--rounds 3] [--inputs-rate 0.1]
 
-Three servers serve a copy of the demo store (four waitress threads each, subprocesses on
-127.0.0.1): "logged" writes every prediction (and --inputs-rate of the inputs) to a SQLite
+Three servers serve a copy of the demo store (pmmlkit's default --threads each, subprocesses
+on 127.0.0.1): "logged" writes every prediction (and --inputs-rate of the inputs) to a SQLite
 prediction log; "off" and "off-b" run with --prediction-log off. "off-b" is the control: off-b
 against off is what two identical servers differ by in this run (A/A), the noise floor the
 overhead must be read against. For each model, kind (1000-row JSON batch, single record) and
@@ -46,7 +46,7 @@ def bench(args) -> None:
         tmp = Path(directory)
         shutil.copytree(DEMO, tmp / "store")
         common = [str(http.PMMLKIT), "serve", "--store", str(tmp / "store"), "--host", http.HOST]
-        common += ["--threads", str(http.SERVER_THREADS), "--reload-interval", "0"]
+        common += ["--reload-interval", "0"]
         logged = [*common, "--prediction-log", str(tmp / "log.sqlite3")]
         logged += ["--log-inputs-rate", str(args.inputs_rate)]
         with contextlib.ExitStack() as stack:
