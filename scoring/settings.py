@@ -100,10 +100,12 @@ def _log_target(value: str | None) -> str | None:
 def _access_target(value: str | None) -> str | None:
     if value in (None, "", "off"):
         return None
-    value = str(value)
-    if value != "stdout" and (Path(value).is_dir() or not Path(value).parent.is_dir()):
+    if value == "stdout":
+        return value
+    path = _path(value)
+    if path.is_dir() or not path.parent.is_dir():
         raise ValueError(f"must be stdout, off, or a file in an existing directory; got {value!r}")
-    return value
+    return str(path)
 
 
 def _path(value: str | Path) -> Path:
@@ -134,7 +136,7 @@ class Settings:
     port: int = field(
         default=8080, metadata=_meta(_bounded_int(0, 65535), "Port (0: any free port).", "PORT")
     )
-    # Python runs one thread at a time: on 2 cores, single records at 4 clients ran at 2,430-2,500
+    # Python runs one thread at a time: on 2 cores, single records at 4 clients ran at 2,010-2,500
     # requests/s with 1 thread, 1,770-1,890 with 2, 1,250-1,710 with 8 (bench_http.py); 2 keeps
     # one thread scoring while another waits on an upload or a monitoring report.
     threads: int = field(
