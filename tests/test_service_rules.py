@@ -5,14 +5,17 @@ million records, /metrics and the JSON access log."""
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import logging
 import re
 import socket
+import wsgiref.util
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from pmmlkit.scoring.app import create_app
 from pmmlkit.scoring.server import Service
 from pmmlkit.scoring.settings import Settings
 from pmmlkit.scoring.store import ModelStore
@@ -234,3 +237,55 @@ def test_every_request_gets_one_json_access_log_line(tmp_path):
     made = [line["request_id"] for line in lines if line["request_id"] != "abc-123"]
     assert all(re.fullmatch("[0-9a-f]{32}", rid) for rid in made)
     assert len(set(made)) == len(made) == 21
+
+
+_SCORING_REQUESTS = [
+    ("/v1/models/iris/predict", "", "application/json", {"record": SETOSA, "key": "k1"}),
+    ("/v1/models/iris/predict", "", "application/json", {"records": [SETOSA, BAD, {"x": 1}]}),
+    ("/v1/models/iris/predict", "", "application/json", {"columns": {"sepal_length": [5.1]}}),
+    ("/v1/models/iris/predict", "", "text/csv; charset=utf-8", "sepal_length,petal_width\n5,9\n"),
+    ("/v1/models/iris/predict", "", "application/json", {"record": BAD}),
+    ("/v1/models/iris/predict", "", "application/json", {"record": {**SETOSA, "colour": "red"}}),
+    ("/v1/models/iris/predict", "", "application/json", {"records": [SETOSA], "key": 1}),
+    ("/v1/models/iris/predict", "all_or_nothing=true", "application/json", {"records": [BAD]}),
+    ("/v1/models/iris/predict", "all_or_nothing=maybe", "application/json", {"record": SETOSA}),
+    ("/v1/models/iris/predict", "", "application/xml", "<record/>"),
+    ("/v1/models/iris/predict", "", "application/json", "{not json"),
+    ("/v1/models/iris/predict", "", "application/json", ""),
+    ("/v1/models/iris/versions/1/predict", "", "application/json", {"record": SETOSA}),
+    ("/v1/models/iris/versions/-3/predict", "", "application/json", {"record": SETOSA}),
+    ("/v1/models/iris/aliases/production/predict", "", "application/json", {"record": SETOSA}),
+    ("/v1/models/iris/aliases/nope/predict", "", "application/json", {"record": SETOSA}),
+    ("/v1/models/rose/predict", "", "application/json", {"record": SETOSA}),
+]
+
+
+@pytest.mark.parametrize(("path", "query", "content_type", "body"), _SCORING_REQUESTS)
+def test_scoring_requests_answer_as_the_bottle_routes_do(tmp_path, path, query, content_type, body):
+    """Scoring requests skip Bottle (app._Scoring); the Bottle routes, which still take what
+    that does not, must give the same answers, errors included."""
+    store = ModelStore(tmp_path)
+    store.publish("iris", (GOLDEN / "multiclass" / "model.pmml").read_bytes(), CARD)
+    store.set_alias("iris", "production", 1)
+    scoring = create_app(Settings(store=tmp_path, unknown_fields="reject")).app
+    data = (body if isinstance(body, str) else json.dumps(body)).encode()
+    answers = []
+    for app in (scoring, scoring.app):  # app._Scoring, then the Bottle app behind it
+        environ = {
+            "REQUEST_METHOD": "POST",
+            "PATH_INFO": path,
+            "QUERY_STRING": query,
+            "CONTENT_TYPE": content_type,
+            "CONTENT_LENGTH": str(len(data)),
+            "wsgi.input": io.BytesIO(data),
+            "pmmlkit.request_id": "r-1",
+        }
+        wsgiref.util.setup_testing_defaults(environ)
+        started = []
+        out = b"".join(app(environ, lambda *answer, started=started: started.append(answer)))
+        ((status, headers, *_),) = started
+        facts = environ["pmmlkit.note"]  # what the metrics and the prediction log get
+        facts = {k: v for k, v in facts.items() if k != "scored"} | {"scored": "scored" in facts}
+        answers.append((status, dict(headers), out, facts, environ["bottle.route"].rule))
+    assert answers[0] == answers[1]
+    assert answers[0][0].startswith(("200 ", "4"))
