@@ -225,10 +225,6 @@ class _Scoring:
     cost about a tenth of a single-record request, measured; the answers are the same (the
     predict routes stay in Bottle for anything this does not take: a path that is not ASCII)."""
 
-    _PATH = re.compile(
-        r"/v1/models/([^/]+)/(?:versions/(-?[0-9]+)/|aliases/([^/]+)/)?predict", re.ASCII
-    )
-
     def __init__(self, app: bottle.Bottle, registry: Registry, settings: Settings):
         self.app = app
         self.registry = registry
@@ -238,22 +234,15 @@ class _Scoring:
         self.routes = [routes["/v1/models/<name>" + rule] for rule in rules]
 
     def __call__(self, environ, start_response):
-        path = environ.get("PATH_INFO", "")
-        match = (
-            self._PATH.fullmatch(path)
-            if environ.get("REQUEST_METHOD") == "POST" and path.isascii()
+        target = (
+            scoring_target(environ.get("PATH_INFO", ""))
+            if environ.get("REQUEST_METHOD") == "POST"
             else None
         )
-        if match is None:
+        if target is None:
             return self.app(environ, start_response)
-        name, version, alias = match.groups()
-        if alias is not None:
-            route, ref = self.routes[2], alias
-        elif version is not None:
-            route, ref = self.routes[1], int(version)
-        else:
-            route, ref = self.routes[0], None
-        environ["bottle.route"] = route  # the route's rule labels the request's metrics
+        route, name, ref = target
+        environ["bottle.route"] = self.routes[route]  # its rule labels the request's metrics
         bottle.request.bind(environ)
         status = "200 OK"
         try:
@@ -272,6 +261,26 @@ class _Scoring:
         headers.append(("Content-Length", str(len(body))))
         start_response(status, headers)
         return [body]
+
+
+_SCORING_PATH = re.compile(
+    r"/v1/models/([^/]+)/(?:versions/(-?[0-9]+)/|aliases/([^/]+)/)?predict", re.ASCII
+)
+
+
+def scoring_target(path: str) -> tuple[int, str, int | str | None] | None:
+    """What a scoring path names: its route (0 the default version, 1 a version, 2 an alias),
+    the model and the reference; None for any other path (and for one that is not ASCII:
+    Bottle's routes take those, decoding them as Bottle does)."""
+    match = _SCORING_PATH.fullmatch(path) if path.isascii() else None
+    if match is None:
+        return None
+    name, version, alias = match.groups()
+    if alias is not None:
+        return 2, name, alias
+    if version is not None:
+        return 1, name, int(version)
+    return 0, name, None
 
 
 def _flag(query, name: str) -> bool:

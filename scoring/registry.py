@@ -98,6 +98,13 @@ class Registry:
             field="alias",
         )
 
+    def loaded(self, name: str, ref: str | int | None = None) -> bool:
+        """Whether the version ``ref`` names is loaded; False, not an error, when there is none."""
+        try:
+            return (name, self.resolve(name, ref)) in self._models
+        except PmmlkitError:
+            return False
+
     def model(self, name: str, version: int) -> Model:
         """A live version, loaded on first use (checksum and verification rows checked)."""
         key = (name, version)

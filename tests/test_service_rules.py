@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import socket
+import time
 import wsgiref.util
 from concurrent.futures import ThreadPoolExecutor
 
@@ -289,3 +290,64 @@ def test_scoring_requests_answer_as_the_bottle_routes_do(tmp_path, path, query, 
         answers.append((status, dict(headers), out, facts, environ["bottle.route"].rule))
     assert answers[0] == answers[1]
     assert answers[0][0].startswith(("200 ", "4"))
+
+
+def test_small_scoring_requests_are_answered_while_the_request_thread_is_busy(tmp_path):
+    """Single records are served on the I/O thread (Settings.inline_max_bytes): with the one
+    request thread scoring a long batch, they are still answered, and never wait for it."""
+    ModelStore(tmp_path).publish("iris", (GOLDEN / "multiclass" / "model.pmml").read_bytes(), CARD)
+    settings = Settings(store=tmp_path, port=0, threads=1, max_records=200_000)
+    with Service(settings).start() as running:
+        service = (running.port, None)
+        assert call(service, "POST", PREDICT, {"record": SETOSA})[0] == 200  # loads the model
+        with ThreadPoolExecutor(1) as pool:
+            columns = {name: [value] * 200_000 for name, value in SETOSA.items()}
+            batch = pool.submit(call, service, "POST", PREDICT, {"columns": columns})
+            time.sleep(0.2)  # the batch is on the request thread by now
+            answered = 0
+            while not batch.done():
+                assert call(service, "POST", PREDICT, {"record": SETOSA})[0] == 200
+                answered += 1
+            assert batch.result()[0] == 200
+        samples = _samples(call(service, "GET", "/metrics")[1])
+    print(f"{answered} single records answered during the batch")
+    assert answered >= 10
+    assert samples["pmmlkit_requests_waited_total"] == 0
+
+
+def test_pipelined_requests_are_answered_in_order(service):
+    """Requests sent back to back on one connection, before any answer: small scoring requests
+    (served on the I/O thread), a large one and a GET (on a request thread), answered in order."""
+    port, _ = service
+    small = json.dumps({"record": SETOSA}).encode()
+    large = json.dumps({"records": [SETOSA] * 2000}).encode()
+    requests = [("POST", PREDICT, small), ("POST", PREDICT, large), ("GET", "/healthz", b"")]
+    requests += [("POST", PREDICT, json.dumps({"record": BAD}).encode()), requests[0]]
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=30) as sock:
+        sock.sendall(
+            b"".join(
+                f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n".encode()
+                + body
+                for method, path, body in requests
+            )
+        )
+        answers = list(_answers(sock, len(requests)))
+    assert [status for status, _ in answers] == [200, 200, 200, 422, 200]
+    assert answers[0][1]["result"]["species"] == "setosa"
+    assert len(answers[1][1]["results"]) == 2000
+    assert answers[2][1] == {"status": "ok"}
+    assert answers[3][1]["error"]["errors"][0]["field"] == "petal_width"
+
+
+def _answers(sock: socket.socket, count: int):
+    """The status and JSON body of ``count`` answers read from one stream (an HTTPResponse per
+    answer would each buffer the socket on its own, losing the next answer's first bytes)."""
+    stream = sock.makefile("rb")
+    for _ in range(count):
+        status = int(stream.readline().split()[1])
+        headers = {}
+        while (line := stream.readline()) not in (b"\r\n", b""):
+            name, value = line.decode("latin-1").split(":", 1)
+            headers[name.lower()] = value.strip()
+        yield status, json.loads(stream.read(int(headers["content-length"])))
