@@ -136,9 +136,10 @@ class Settings:
     port: int = field(
         default=8080, metadata=_meta(_bounded_int(0, 65535), "Port (0: any free port).", "PORT")
     )
-    # Python runs one thread at a time: on 2 cores, single records at 4 clients ran at 2,010-2,500
-    # requests/s with 1 thread, 1,770-1,890 with 2, 1,250-1,710 with 8 (bench_http.py); 2 keeps
-    # one thread scoring while another waits on an upload or a monitoring report.
+    # Python runs one thread at a time: on 2 cores, single records handed to the threads (at 4
+    # clients, before inline_max_bytes) ran at 2,010-2,500 requests/s with 1 thread, 1,770-1,890
+    # with 2, 1,250-1,710 with 8 (bench_http.py); 2 keeps one thread scoring while another waits
+    # on an upload or a monitoring report.
     threads: int = field(
         default=2,
         metadata=_meta(
