@@ -11,6 +11,7 @@ import logging
 import re
 import socket
 import time
+import uuid
 import wsgiref.util
 from concurrent.futures import ThreadPoolExecutor
 
@@ -213,6 +214,7 @@ def test_every_request_gets_one_json_access_log_line(tmp_path):
     )
     access = tmp_path / "access.log"
     settings = Settings(store=tmp_path / "store", port=0, access_log=str(access))
+    started = time.time()
     with Service(settings).start() as running:
         service = (running.port, None)
         _status, _, response = call(
@@ -238,6 +240,12 @@ def test_every_request_gets_one_json_access_log_line(tmp_path):
     made = [line["request_id"] for line in lines if line["request_id"] != "abc-123"]
     assert all(re.fullmatch("[0-9a-f]{32}", rid) for rid in made)
     assert len(set(made)) == len(made) == 21
+    # UUIDv7: the time of the request first (the prediction log's index appends), then random
+    ids = [uuid.UUID(rid) for rid in made]
+    assert {(i.version, i.variant) for i in ids} == {(7, uuid.RFC_4122)}
+    made_ms = [i.int >> 80 for i in ids]
+    assert int(started * 1000) <= min(made_ms) and max(made_ms) <= time.time() * 1000
+    assert made_ms == sorted(made_ms)
 
 
 _SCORING_REQUESTS = [
