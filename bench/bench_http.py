@@ -39,6 +39,7 @@ import json
 import multiprocessing
 import os
 import platform
+import random
 import socket
 import subprocess
 import sys
@@ -332,9 +333,12 @@ def client_process(connection) -> None:
             connection.send(([], 0, 0.0, repr(error)))
 
 
-def run_job(connection, port, path, body, warmup, count, time_cap):
+def run_job(connection, port, path, body, warmup, count, time_cap, pace_s=None):
     """One persistent HTTP connection: the warm-up requests, "ready", then on "go" the timed
-    requests until ``count`` or the time cap; returns (latencies, failed, CPU seconds, None)."""
+    requests until ``count`` or the time cap; returns (latencies, failed, CPU seconds, None).
+    Closed loop (the next request when the answer is in) unless ``pace_s``: then request i is
+    due at ``go + pace_s * (i + random offset)`` and its latency counts from when it was due,
+    so a server that falls behind is charged for the wait too (no coordinated omission)."""
     http_connection = http.client.HTTPConnection(HOST, port, timeout=120)
     try:
         for _ in range(warmup):
@@ -343,11 +347,18 @@ def run_job(connection, port, path, body, warmup, count, time_cap):
         connection.recv()  # go
         latencies, failed = [], 0
         cpu_start = time.process_time()
-        deadline = time.perf_counter() + time_cap
-        for _ in range(count):
+        start = time.perf_counter()
+        deadline = start + time_cap
+        offset = random.random()  # clients' requests interleave rather than arrive together
+        for i in range(count):
             if time.perf_counter() > deadline:
                 break
             began = time.perf_counter()
+            if pace_s is not None:
+                due = start + pace_s * (i + offset)
+                if due > began:
+                    time.sleep(due - began)
+                began = due
             status = post(http_connection, path, body)
             latencies.append(time.perf_counter() - began)
             failed += status != 200
@@ -386,13 +397,21 @@ class ClientPool:
 
 
 def load(
-    pool: ClientPool, server: Server, path: str, body: bytes, clients: int, count: int, args
+    pool: ClientPool,
+    server: Server,
+    path: str,
+    body: bytes,
+    clients: int,
+    count: int,
+    args,
+    pace_s: float | None = None,
 ) -> Run:
     """``clients`` clients, each ``args.warmup`` untimed requests, then ``count`` timed ones
-    within ``args.time_cap`` seconds."""
+    within ``args.time_cap`` seconds; closed loop, or each client one request every ``pace_s``
+    seconds (see run_job)."""
     pipes = pool.pipes[:clients]
     for pipe in pipes:
-        pipe.send((server.port, path, body, args.warmup, count, args.time_cap))
+        pipe.send((server.port, path, body, args.warmup, count, args.time_cap, pace_s))
     problems = [answer[3] for answer in map(_recv, pipes) if answer != "ready"]
     if problems:
         raise SystemExit(f"A client of {server.name} {path} failed: {problems[0]}")

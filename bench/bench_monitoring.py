@@ -3,6 +3,7 @@ side by side, in one run.
 
     .venv/bin/python bench/bench_monitoring.py [--batch-requests 60] [--single-requests 400]
                                                [--rounds 3] [--inputs-rate 0.1]
+                                               [--load 0.5] [--paced-seconds 3]
 
 Three servers serve a copy of the demo store (pmmlkit's default --threads each, subprocesses
 on 127.0.0.1): "logged" writes every prediction (and --inputs-rate of the inputs) to a SQLite
@@ -15,6 +16,13 @@ latencies of all rounds are pooled. It prints p50/p95/p99, requests per second, 
 logging against "off" with a bootstrap 95% interval (target: at most 5%), the A/A difference, and
 the rows the log wrote and dropped. A measurement, not a test: the exit code is 0 whatever the
 numbers.
+
+Closed-loop clients (the next request when the answer is in) with 4 clients on a 2-core machine
+keep the cores saturated: there p95 is mostly queueing, and the log's CPU shows in it as lost
+throughput. The paced phase ("4 @50%") asks instead what logging adds to latency under a load
+the server carries: 4 clients send at a fixed rate, --load times the requests per second "off"
+served closed-loop in this run (the same rate for all three servers), and latency counts from
+when each request was due, so a server that falls behind pays for it (no coordinated omission).
 """
 
 from __future__ import annotations
@@ -80,19 +88,39 @@ def measure(pool: http.ClientPool, servers: dict, args) -> dict:
                 if status != 200 or b'"errors":[{' in answer:
                     raise SystemExit(f"{server.name} {name} {kind}: {status} {answer[:300]!r}")
                 http.warm(pool, server, f"/v1/models/{name}/predict", body, args.warm_seconds)
+            path = f"/v1/models/{name}/predict"
             count = args.single_requests if kind == "1 row" else args.batch_requests
             for clients in http.CLIENTS:
                 for _ in range(args.rounds):
-                    turn = round_ % len(ENDPOINTS)
-                    order = ENDPOINTS[turn:] + ENDPOINTS[:turn]
-                    round_ += 1
-                    for endpoint in order:
-                        path = f"/v1/models/{name}/predict"
+                    for endpoint in _turn(round_):
                         run = http.load(pool, servers[endpoint], path, body, clients, count, args)
-                        pooled = results.setdefault((name, kind, clients, endpoint), [])
-                        pooled.append(run)
+                        results.setdefault((name, kind, str(clients), endpoint), []).append(run)
+                    round_ += 1
                 print(f"  {name} {kind}, {clients} client(s): done", flush=True)
+            if not args.load:
+                continue
+            # The same offered load for the three: a share of what "off" served closed-loop
+            clients = max(http.CLIENTS)
+            served = results[name, kind, str(clients), "off"]
+            rate = (
+                args.load * sum(len(r.latencies_s) for r in served) / sum(r.wall_s for r in served)
+            )
+            pace = clients / rate  # seconds between two requests of one client
+            count = max(int(args.paced_seconds / pace), 1)
+            label = f"{clients} @{args.load:.0%}"
+            for _ in range(args.rounds):
+                for endpoint in _turn(round_):
+                    run = http.load(pool, servers[endpoint], path, body, clients, count, args, pace)
+                    results.setdefault((name, kind, label, endpoint), []).append(run)
+                round_ += 1
+            print(f"  {name} {kind}, {clients} clients at {rate:.0f} requests/s: done", flush=True)
     return results
+
+
+def _turn(round_: int) -> tuple[str, ...]:
+    """The servers in the order of this round: who goes first rotates."""
+    turn = round_ % len(ENDPOINTS)
+    return ENDPOINTS[turn:] + ENDPOINTS[:turn]
 
 
 def p95_ratio(a_s: np.ndarray, b_s: np.ndarray, rng) -> tuple[float, float, float]:
@@ -119,7 +147,7 @@ def report(results: dict, args) -> None:
     )
     print(header + "\n" + "-" * len(header))
     rng = np.random.default_rng(0)
-    verdicts = []
+    verdicts: dict[bool, list[bool]] = {}  # paced? -> within the limit, per configuration
     for (name, kind, clients, endpoint), runs in results.items():
         latencies = np.concatenate([r.latencies_s for r in runs]) * 1000
         rate = len(latencies) / sum(r.wall_s for r in runs)
@@ -130,15 +158,15 @@ def report(results: dict, args) -> None:
             ratio, low, high = p95_ratio(latencies, off * 1000, rng)
             against = f"{ratio:+7.1%} [{low:+7.1%}, {high:+7.1%}]"
             if endpoint == "logged":
-                verdicts.append(ratio <= OVERHEAD_LIMIT)
+                verdicts.setdefault("@" in clients, []).append(ratio <= OVERHEAD_LIMIT)
         print(
             f"{name:<16}{kind:<11}{clients:>7}  {endpoint:<8}{p50:8.2f}{p95:9.2f}{p99:9.2f}"
             f"{rate:9.1f}{len(latencies):6d}  {against}"
         )
-    print(
-        f"\nTarget: logging adds at most {OVERHEAD_LIMIT:.0%} to p95: "
-        f"{sum(verdicts)} of {len(verdicts)} configurations PASS."
-    )
+    print(f"\nTarget: logging adds at most {OVERHEAD_LIMIT:.0%} to p95.")
+    for paced, passed in sorted(verdicts.items()):
+        how = f"offered {args.load:.0%} of 'off's throughput" if paced else "closed loop"
+        print(f"  {how}: {sum(passed)} of {len(passed)} configurations PASS.")
 
 
 def main() -> None:
@@ -154,6 +182,15 @@ def main() -> None:
     )
     parser.add_argument("--time-cap", type=float, default=30.0, help="Seconds per run.")
     parser.add_argument("--inputs-rate", type=float, default=0.1, help="--log-inputs-rate.")
+    parser.add_argument(
+        "--load",
+        type=float,
+        default=0.5,
+        help="Paced phase: offered load as a share of what 'off' served closed-loop (0: none).",
+    )
+    parser.add_argument(
+        "--paced-seconds", type=float, default=3.0, help="Paced phase: seconds per server, round."
+    )
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     started = time.perf_counter()
     bench(parser.parse_args())
