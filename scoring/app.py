@@ -208,7 +208,10 @@ def _predict(registry: Registry, settings: Settings, name: str, ref) -> tuple[li
         answer["warnings"] = payloads.unknown_warnings(
             unknown, 1 if shape == "columns" else len(records)
         )
-    return headers, orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
+    body = orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY)
+    if shape == "record":
+        note(answer=body)  # the prediction log reads a single record's results from it
+    return headers, body
 
 
 def _bottle_answer(answer: tuple[list, bytes]) -> bytes:

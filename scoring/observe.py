@@ -27,7 +27,7 @@ from prometheus_client import (
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-from .predlog import Scored
+from .predlog import LoggedNames, Scored
 
 _log = logging.getLogger(__name__)
 _NOTE = "pmmlkit.note"
@@ -177,6 +177,26 @@ class _LogCollector:
         )
 
 
+def _log_answer(log, rid: str, facts: dict, status: int, duration: float) -> bool:
+    """A single record answered without a client key goes to the log as its answer's bytes
+    (:meth:`PredictionLog.record_answer`); False for any other request."""
+    answer = facts.get("answer")
+    if answer is None or status != 200 or "keys" in facts:
+        return False
+    model, data, _ = facts["scored"]
+    log.record_answer(
+        time.time() - duration,
+        rid,
+        facts["model"],
+        int(facts["version"]),
+        duration * 1000,
+        answer,
+        _logged_names(model),
+        data[0],
+    )
+    return True
+
+
 def _scored(rid: str, facts: dict, status: int, duration: float) -> Scored:
     """What the prediction log keeps of a request: references to its data and results (the log
     encodes them, whole columns at a time)."""
@@ -202,7 +222,7 @@ def _scored(rid: str, facts: dict, status: int, duration: float) -> Scored:
 _LOGGED_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
-def _logged_names(model) -> tuple[str, tuple[str, ...], tuple[str, ...]]:
+def _logged_names(model) -> LoggedNames:
     """A model's names the log needs: the prediction's result column, the class probability
     columns, the input fields (made once per model, not per request)."""
     names = _LOGGED_NAMES.get(model)
@@ -333,7 +353,9 @@ class Observed:
             for code, count in facts.get("row_errors", {}).items():
                 metrics.child(metrics.row_errors, *labels, code).inc(count)
             if self.log is not None and facts.get("scoring"):  # not uploads and such
-                self.log.record(_scored(environ["pmmlkit.request_id"], facts, status, duration))
+                rid = environ["pmmlkit.request_id"]
+                if not _log_answer(self.log, rid, facts, status, duration):
+                    self.log.record(_scored(rid, facts, status, duration))
         if self.access is not None:
             self.access.write(
                 {

@@ -4,8 +4,10 @@ PostgreSQL log shared by two instances that survives its database going down."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
+import orjson
 import requests
 import sqlalchemy as sa
 
@@ -18,6 +20,7 @@ from .postgres import Postgres
 from .test_monitoring import like_training, records, serve
 
 LABELS = ["no", "yes", "yes"]
+MODELS = ("forest", "logistic_mixed", "regressor")
 
 
 def scored(at: float, request_id: str) -> Scored:
@@ -199,3 +202,53 @@ def test_a_single_record_is_logged_as_its_row_of_a_batch_would_be(tmp_path):
         assert single.errors == ({0: batch.errors[row]} if row in batch.errors else {})
         assert single.confidence.tobytes() == batch.confidence[row : row + 1].tobytes()
         assert single.inputs == ({0: batch.inputs[row]} if row in batch.inputs else {})
+
+
+def test_a_single_record_logged_from_its_answer_is_the_row_a_batch_logs(tmp_path):
+    """A single record answered is queued as its answer's bytes (record_answer) and the writer
+    makes its row; a batch of the same records goes through record(). Row for row, they log the
+    same predictions, confidences and inputs (all sampled here), for classifiers (with and
+    without missing values, an unknown field) and a regressor (no confidence); a single record
+    with a client key takes record() and its key is found."""
+    import pandas as pd
+
+    from pmmlkit.scoring.predlog import decode, keys
+
+    golden = Path(__file__).parent / "golden"
+    cases = {name: records(pd.read_csv(golden / name / "input.csv").head(12)) for name in MODELS}
+    cases["logistic_mixed"][3]["not_a_field"] = "kept out of the inputs"
+    with serve(tmp_path) as service:
+        for name, rows in cases.items():
+            url = f"{service.url}/v1/models/{name}/predict"
+            batch = requests.post(url, json={"records": rows}, headers={"X-Request-Id": name})
+            assert batch.status_code == 200, batch.text
+            for i, row in enumerate(rows):
+                single = requests.post(
+                    url, json={"record": row}, headers={"X-Request-Id": f"{name}{i}"}
+                )
+                assert single.status_code == 200, single.text
+                assert single.json()["result"] == batch.json()["results"][i]
+        keyed = requests.post(
+            f"{service.url}/v1/models/forest/predict",
+            json={"record": cases["forest"][0], "key": "k1"},
+        )
+        assert keyed.status_code == 200, keyed.text
+        assert service.log.flush(timeout=30)
+        with service.log.engine.connect() as connection:
+            found = connection.execute(sa.select(logged_requests)).mappings().all()
+            named = connection.execute(sa.select(keys.c.key, keys.c.row)).all()
+    logged = {row["request_id"]: row for row in found}
+    for name, rows in cases.items():
+        batch = decode(logged[name])
+        assert len(batch.inputs) == len(rows) and not batch.errors
+        for i in range(len(rows)):
+            row = logged[f"{name}{i}"]
+            assert (row["rows"], row["failed_rows"], row["status"]) == (1, 0, 200)
+            assert row["predictions"] == orjson.dumps(batch.predictions[i : i + 1])
+            confidence = batch.confidence[i : i + 1].tobytes() if name != "regressor" else None
+            assert row["confidence"] == confidence  # the regressor: no class probabilities
+            assert decode(row).inputs == {0: batch.inputs[i]}
+            assert row["errors"] is None and row["latency_ms"] > 0
+    assert "not_a_field" not in decode(logged["logistic_mixed3"]).inputs[0]
+    assert 0.5 <= decode(logged["forest0"]).confidence[0] <= 1
+    assert named == [("k1", 0)]
