@@ -52,6 +52,7 @@ class Watcher:
 
     def start(self) -> Watcher:
         if self.interval > 0:
+            self.reports.start()
             self._thread = threading.Thread(target=self._run, name="pmmlkit-watch", daemon=True)
             self._thread.start()
         return self

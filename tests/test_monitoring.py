@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
@@ -217,6 +218,20 @@ def test_reports_come_from_a_worker_process_that_is_replaced_when_it_dies(tmp_pa
     assert replacement.pid != worker.pid
     assert after["volume"] == before["volume"] and after["volume"]["rows"] == 300
     assert after["predictions"] == before["predictions"]
+
+
+def test_with_the_drift_check_on_the_report_worker_starts_with_the_service(tmp_path):
+    """Starting the worker forks the serving process, which stalled scoring for some 60 ms when
+    the first drift check did it under traffic: with the check on, it starts with the service."""
+    with serve(tmp_path, monitor_interval=3600):
+        deadline = time.monotonic() + 10  # the service starts its log and watcher as it serves
+        while not report_workers() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(report_workers()) == 1
+    with serve(tmp_path / "unchecked") as service:  # the check off: started by the first report
+        assert report_workers() == []
+        assert service.app.reports.report("logistic_mixed")["versions"] == []  # no traffic yet
+        assert len(report_workers()) == 1
 
 
 def report_workers() -> list:
