@@ -259,12 +259,12 @@ class PredictionLog:
         names: LoggedNames,
         record: Mapping,
     ) -> bool:
-        """Queues a single record's request that was answered (200) at ``when`` (epoch seconds),
-        as the answer's JSON bytes:
-        the writer process reads the prediction and the confidence out of them, so the request
-        thread only builds a tuple (encoding the row here cost 2 us hot and 8 to 10 us under
-        load, as much as the rest of the log together). ``record`` is the request's record:
-        queued, for the writer to take the inputs from, in the ``inputs_rate`` draws."""
+        """Queues a single record's request that was answered (200) at ``when`` (epoch seconds)
+        as the answer's JSON bytes: the writer process reads the prediction and the confidence
+        out of them, so the request thread only builds a tuple (encoding the row here cost 2 us
+        hot and 8 to 10 us under load, as much as the rest of the log together). ``record`` is
+        the request's record, queued for the writer to take the inputs from when the
+        ``inputs_rate`` draw picks it."""
         sample = record if self.inputs_rate and self._draw() < self.inputs_rate else None
         return self._queue(
             (None, when, request_id, model, version, latency_ms, answer, names, sample), 1
