@@ -92,6 +92,22 @@ keys = sa.Table(  # written only for requests that sent client keys
     sa.Index("pmmlkit_log_keys_model_key", "model", "key"),
     sa.Index("pmmlkit_log_keys_request", "request"),
 )
+# Per model, version and minute: the requests, rows, failed rows and failed requests logged, kept
+# by the writer in the transaction that writes them. A report's volume then sums at most 10,080
+# rows here for a week and reads the log itself only for the partial minutes at the window's ends:
+# summing the requests of the window took a drift check 0.4 s of database work per model at a
+# million logged requests, and grew with the log.
+minutes = sa.Table(
+    "pmmlkit_log_minutes",
+    metadata,
+    sa.Column("model", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("minute", sa.Integer, primary_key=True),  # epoch seconds // 60
+    sa.Column("requests", sa.Integer, nullable=False),
+    sa.Column("rows", sa.BigInteger, nullable=False),
+    sa.Column("failed_rows", sa.BigInteger, nullable=False),
+    sa.Column("failed_requests", sa.Integer, nullable=False),
+)
 feedback = sa.Table(
     "pmmlkit_log_feedback",
     metadata,
@@ -202,6 +218,8 @@ class PredictionLog:
         tables it lacks (SQLite: write-ahead log, so monitoring reads while the writer writes)."""
         engine = open_engine(database_url(setting))
         metadata.create_all(engine)
+        with engine.begin() as connection:
+            connection.execute(_count_minutes(connection.dialect.name))
         return cls(engine, **options)
 
     def start(self) -> PredictionLog:
@@ -377,14 +395,17 @@ def open_engine(url: str) -> sa.Engine:
 
 
 def purge(engine: sa.Engine, retention_days: float) -> None:
-    """Deletes the requests older than the retention, with their keys and feedback."""
-    cutoff = time.time() - retention_days * 86400
+    """Deletes the requests older than the retention, with their keys, feedback and minute
+    counts (from the start of a minute: a minute's count goes with all its requests)."""
+    minute = int((time.time() - retention_days * 86400) // 60)
+    cutoff = minute * 60.0
     old = sa.select(requests.c.id).where(requests.c.time < cutoff)
     try:
         with engine.begin() as connection:
             connection.execute(feedback.delete().where(feedback.c.request.in_(old)))
             connection.execute(keys.delete().where(keys.c.request.in_(old)))
             connection.execute(requests.delete().where(requests.c.time < cutoff))
+            connection.execute(minutes.delete().where(minutes.c.minute < minute))
     except sa.exc.SQLAlchemyError as error:
         _log.error(
             "prediction log: purge of rows older than %g days failed: %s", retention_days, error
@@ -413,6 +434,7 @@ class _Writer:
         marker = "?" if engine.dialect.paramstyle in ("qmark", "numeric") else "%s"
         self.insert_requests = _insert_sql(requests, _COLUMNS, marker)
         self.insert_keys = _insert_sql(keys, ("model", "key", "request", "row"), marker)
+        self.add_minutes = _add_minutes_sql(marker)
 
     def run(self) -> None:
         last_purge = 0.0
@@ -446,6 +468,7 @@ class _Writer:
                 for row, named, _ in batch:
                     if named:  # the keys need the request's id
                         self.write_keyed(connection, row, named)
+                connection.exec_driver_sql(self.add_minutes, _per_minute(batch))
         except sa.exc.SQLAlchemyError as error:
             self.shared.write_errors.value += 1
             message = str(error.orig if hasattr(error, "orig") else error).strip()
@@ -484,6 +507,53 @@ def _answered(message: tuple) -> tuple:
         predictions, confidence, None, inputs,
     )  # fmt: skip
     return row, None, 1
+
+
+def _per_minute(batch: list) -> list[tuple]:
+    """A batch's counts per model, version and minute (requests, rows, failed rows, failed
+    requests), in the order of the minutes table's key: writers sharing a PostgreSQL log then
+    lock its rows in the same order."""
+    counts: dict[tuple, list[int]] = {}
+    for row, _, _ in batch:
+        key = (row[2], row[3], int(row[0] // 60))  # model, version, minute
+        count = counts.get(key) or counts.setdefault(key, [0, 0, 0, 0])
+        count[0] += 1
+        count[1] += row[4]
+        count[2] += row[5]
+        count[3] += row[6] >= 400
+    return [(*key, *count) for key, count in sorted(counts.items())]
+
+
+_COUNTS = ("requests", "rows", "failed_rows", "failed_requests")
+
+
+def _add_minutes_sql(marker: str) -> str:
+    """Adds a batch's counts to the minutes table (SQLite and PostgreSQL both upsert so)."""
+    insert = _insert_sql(minutes, ("model", "version", "minute", *_COUNTS), marker)
+    add = ", ".join(f'"{c}" = {minutes.name}."{c}" + excluded."{c}"' for c in _COUNTS)
+    return f'{insert} ON CONFLICT ("model", "version", "minute") DO UPDATE SET {add}'
+
+
+def _count_minutes(dialect: str) -> sa.Insert:
+    """Counts the logged requests per minute into an empty minutes table: a log written before
+    pmmlkit kept the counts gets them when a service (or ``pmmlkit monitor``) first opens it.
+    One statement, so a writer that counts meanwhile is never counted twice."""
+    r = requests.c
+    minute = r.time / 60
+    minute = sa.cast(sa.func.floor(minute) if dialect == "postgresql" else minute, sa.Integer)
+    counted = sa.select(
+        r.model,
+        r.version,
+        minute,
+        sa.func.count(),
+        sa.func.sum(r.rows),
+        sa.func.sum(r.failed_rows),
+        sa.func.sum(sa.case((r.status >= 400, 1), else_=0)),
+    )
+    counted = counted.where(~sa.exists(sa.select(minutes.c.minute))).group_by(
+        r.model, r.version, minute
+    )
+    return minutes.insert().from_select(["model", "version", "minute", *_COUNTS], counted)
 
 
 def _insert_sql(table: sa.Table, columns: tuple[str, ...], marker: str) -> str:

@@ -66,6 +66,72 @@ def test_rows_older_than_the_retention_are_purged(tmp_path):
     log.close()
 
 
+def test_a_windows_volume_counts_its_requests_to_the_second(tmp_path):
+    """Volume comes from the minute counts the writer keeps plus the log's requests in the
+    partial minutes at the window's two ends: exact for a window that starts and ends mid-minute,
+    per version; a log written before the counts existed gets them when first opened; the purge
+    takes them with their requests."""
+    from pmmlkit.scoring import monitoring
+    from pmmlkit.scoring.errors import FieldError
+    from pmmlkit.scoring.predlog import minutes
+
+    rng = np.random.default_rng(5)
+    now = (time.time() // 60) * 60 - 5 * 3600 + 37.25  # mid-minute, within the retention
+    times = [*(now - rng.uniform(0, 3 * 3600, 800)), now - 3600, now - 3600.001, now - 1e-3, now]
+    path = str(tmp_path / "log.sqlite3")
+    log = PredictionLog.open(path, retention_days=1).start()
+    logged = []
+    for i, at in enumerate(times):
+        version, n, status = int(rng.integers(1, 3)), int(rng.integers(1, 5)), 200
+        failed = sorted(set(rng.integers(0, n, int(rng.integers(0, 3))).tolist()))
+        status = 400 if len(failed) == n else 200
+        errors = [(row, FieldError("a", "invalid_value", "x")) for row in failed]
+        log.record(
+            Scored(at, f"r{i}", "m", version, status, 1.0, n, "y", (), {"y": ["no"] * n}, errors)
+        )
+        logged.append((at, version, n, len(failed), status >= 400))
+    assert log.flush(timeout=30)
+    log.close()
+
+    def volumes(engine, window: str) -> dict:
+        answer = monitoring.report(engine, "m", lambda v: {}, window=window, now=now)
+        return {v["version"]: v["volume"] for v in answer["versions"]}
+
+    def expected(window: str) -> dict:
+        since = now - monitoring.WINDOWS[window][0]
+        inside = [row for row in logged if since <= row[0] < now]
+        return {
+            version: {
+                "requests": len(mine),
+                "failed_requests": sum(failed for *_, failed in mine),
+                "rows": sum(n for _, _, n, _, _ in mine),
+                "failed_rows": sum(f for _, _, _, f, _ in mine),
+            }
+            for version in (1, 2)
+            if (mine := [row for row in inside if row[1] == version])
+        }
+
+    def without_rate(found: dict) -> dict:
+        return {v: {k: c for k, c in vol.items() if k != "error_rate"} for v, vol in found.items()}
+
+    log = PredictionLog.open(path, retention_days=1)
+    assert without_rate(volumes(log.engine, "hour")) == expected("hour")
+    assert without_rate(volumes(log.engine, "day")) == expected("day")
+    assert 0 < expected("hour")[1]["requests"] < expected("day")[1]["requests"] < len(times)
+    with log.engine.begin() as connection:  # as a log written before the minute counts
+        connection.execute(minutes.delete())
+    log.close()
+    log = PredictionLog.open(path, retention_days=1)
+    assert without_rate(volumes(log.engine, "hour")) == expected("hour")
+    log.retention_days = (time.time() - now + 1800) / 86400  # keeps the last half hour of `now`
+    log.purge()
+    kept = [row for row in logged if row[0] >= (now - 1800) // 60 * 60]
+    with log.engine.connect() as connection:
+        counted = connection.execute(sa.select(sa.func.sum(minutes.c.requests))).scalar()
+    log.close()
+    assert counted == len(kept) and 0 < len(kept) < len(times)
+
+
 def test_two_instances_share_one_postgres_log_that_survives_the_database_going_down(tmp_path):
     rows = records(like_training(300))
     with (
