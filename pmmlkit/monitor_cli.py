@@ -13,6 +13,7 @@ from pathlib import Path
 
 from pmmlkit.scoring import cases, monitoring
 from pmmlkit.scoring.errors import PredictionLogError
+from pmmlkit.scoring.logwindow import WINDOWS
 from pmmlkit.scoring.predlog import PredictionLog
 from pmmlkit.scoring.settings import Settings
 from pmmlkit.scoring.store import ModelStore
@@ -25,7 +26,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
         "monitor", parents=[common], help="Traffic, drift and feedback of a model (exit 5: alerts)."
     )
     monitor.add_argument("name")
-    monitor.add_argument("--window", choices=list(monitoring.WINDOWS), default="day")
+    monitor.add_argument("--window", choices=list(WINDOWS), default="day")
     monitor.add_argument("--version", type=int, help="Only this version.")
     monitor.add_argument("--json", action="store_true", help="The report as JSON.")
     monitor.set_defaults(run=run_monitor)
@@ -38,7 +39,7 @@ def add_commands(commands, common: argparse.ArgumentParser) -> None:
     export.add_argument("name")
     export.add_argument("--output", required=True, help="File to write (.csv or .parquet).")
     export.add_argument("--format", choices=["csv", "parquet"], help="Default: from --output.")
-    export.add_argument("--window", choices=list(monitoring.WINDOWS), default="week")
+    export.add_argument("--window", choices=list(WINDOWS), default="week")
     export.add_argument("--version", type=int, help="Only this version.")
     export.add_argument("--filter", choices=cases.FILTERS, default="all")
     export.add_argument("--limit", type=int, default=1_000_000, help="Newest cases at most.")
@@ -125,7 +126,7 @@ def _share(value) -> str:
 
 def run_export(args, settings: Settings) -> int:
     log = _log(settings)
-    span, _ = monitoring.WINDOWS[args.window]
+    span, _ = WINDOWS[args.window]
     until = time.time()
     try:
         rows = cases.cases(

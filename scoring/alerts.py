@@ -71,7 +71,7 @@ class Watcher:
         found = []
         for name in self.registry.names():
             try:
-                answer = self.reports.report(name, sample=WATCH_SAMPLE)
+                answer = self.reports.report(name, sample=WATCH_SAMPLE, series=False)
             except PredictionLogError as error:
                 _log.error("drift check of %s: %s", name, error)
                 continue

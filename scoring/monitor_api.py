@@ -10,6 +10,7 @@ import bottle
 
 from . import cases, feedback, monitoring
 from .errors import PredictionLogError
+from .logwindow import WINDOWS
 from .payloads import PayloadError, json_response, parse_json, read_body
 from .predlog import PredictionLog, as_label
 from .registry import Registry
@@ -34,7 +35,7 @@ def install(
     @app.get("/v1/models/<name>/monitoring")
     def monitor(name):
         registry.entry(name)  # 404 for a model the store does not have
-        window = _choice(bottle.request.query, "window", monitoring.WINDOWS, "day")
+        window = _choice(bottle.request.query, "window", WINDOWS, "day")
         version = _version(bottle.request.query)
         need_log()
         return json_response(reports.report(name, window=window, version=version))
@@ -43,7 +44,7 @@ def install(
     def list_cases(name):
         registry.entry(name)
         query = bottle.request.query
-        span, _ = monitoring.WINDOWS[_choice(query, "window", monitoring.WINDOWS, "day")]
+        span, _ = WINDOWS[_choice(query, "window", WINDOWS, "day")]
         limit = _whole(query, "limit", 50, 1, 1000)
         until = time.time()
         found = cases.cases(

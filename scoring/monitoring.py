@@ -21,16 +21,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
-import orjson
 import sqlalchemy as sa
 
+from . import logwindow
 from .errors import PmmlkitError
-from .predlog import as_label, decode, feedback, minutes, requests
+from .logwindow import Window, read
+from .predlog import as_label
 from .settings import Settings
 
-WINDOWS = {"hour": (3600, 300), "day": (86400, 3600), "week": (7 * 86400, 6 * 3600)}
 SAMPLE = 200_000  # most recent requests and answered rows a report reads (by default)
-_INPUT_SAMPLE = 20_000  # most recent logged inputs a report reads (at most)
 _LEVELS = (0.1, 0.25, 0.5, 0.75, 0.9)  # the card quantiles that bound the input drift bins
 _FLOOR = 1e-4
 
@@ -90,222 +89,58 @@ def report(
     thresholds: Thresholds = Thresholds(),
     now: float | None = None,
     sample: int = SAMPLE,
+    series: bool = True,
 ) -> dict:
-    """The monitoring report of model ``name``; ``cards(version)`` gives a version's card
-    (or {} when the store no longer has it). Volume and error rate count the whole window;
-    latency, predictions and inputs come from the newest ``sample`` requests and answered rows
-    (and at most _INPUT_SAMPLE logged inputs)."""
-    span, step = WINDOWS[window]
-    until = time.time() if now is None else now
-    since = until - span
+    """The monitoring report of model ``name`` over the ``window`` that ends with the minute of
+    ``now``; ``cards(version)`` gives a version's card (or {} when the store no longer has it).
+    Volume and error rate count the whole window; latency, predictions and inputs come from the
+    newest ``sample`` requests and answered rows (see :mod:`.logwindow`). The drift check asks
+    for no ``series``."""
+    span = Window.ending(window, time.time() if now is None else now)
     with engine.connect() as connection:
-        data = _read(connection, name, since, until, version, sample)
-    seen = set(data["requests"]["version"].tolist()) | set(data["totals"])
+        data = read(connection, name, span, version, sample, series)
+    seen = set(data["requests"]["version"].tolist()) | set(data["minutes"]["version"].tolist())
     versions = sorted(seen | ({version} - {None}))
     return {
         "model": name,
         "window": window,
-        "from": iso(since),
-        "to": iso(until),
+        "from": iso(span.since),
+        "to": iso(span.until),
         "thresholds": thresholds.to_dict(),
-        "versions": [
-            _version_report(v, cards(v), data, since, step, span, thresholds) for v in versions
-        ],
+        "versions": [_version_report(v, cards(v), data, span, thresholds) for v in versions],
     }
 
 
-def _read(
-    connection, name: str, since: float, until: float, version: int | None, sample: int
-) -> dict:
-    def where(*more):
-        clauses = [r.model == name, r.time >= since, r.time < until, *more]
-        return sa.and_(*clauses, *([r.version == version] if version is not None else []))
-
-    r, f = requests.c, feedback.c
-    req_cols = ("time", "version", "rows", "failed_rows", "status", "latency_ms")
-    rows = connection.execute(
-        sa.select(*(r[c] for c in req_cols)).where(where()).order_by(r.time.desc()).limit(sample)
-    ).all()
-    newest = r.time.desc()
-    return {
-        "totals": _totals(connection, name, since, until, version),
-        "requests": {
-            c: np.array([row[i] for row in rows], dtype=object) for i, c in enumerate(req_cols)
-        },
-        "predictions": _answered(
-            connection.execute(
-                sa.select(r.time, r.version, r.rows, r.predictions, r.errors)
-                .where(where(r.predictions.is_not(None)))
-                .order_by(newest)
-            ),
-            sample,
-        ),
-        "inputs": _logged_inputs(
-            connection.execute(
-                sa.select(r.version, r.inputs).where(where(r.inputs.is_not(None))).order_by(newest)
-            ),
-            min(sample, _INPUT_SAMPLE),
-        ),
-        "feedback": _joined_feedback(
-            connection.execute(
-                sa.select(f.row, f.outcome, f.correct, f.flag, *_FEEDBACK_REQUEST)
-                .join(requests, f.request == r.id)
-                .where(where())
-                .order_by(f.time)
-            ).mappings()
-        ),
-    }
-
-
-def _totals(connection, name: str, since: float, until: float, version: int | None) -> dict:
-    """Version -> [requests, rows, failed rows, failed requests] in the window: the minute counts
-    of its whole minutes, and the log's requests of the partial minutes at its two ends."""
-    r, m = requests.c, minutes.c
-    first, last = math.ceil(since / 60), math.floor(until / 60)
-    edges = [(since, first * 60.0), (last * 60.0, until)] if first < last else [(since, until)]
-    counted = sa.select(
-        r.version,
-        sa.func.count(),
-        sa.func.sum(r.rows),
-        sa.func.sum(r.failed_rows),
-        sa.func.sum(sa.case((r.status >= 400, 1), else_=0)),
-    ).where(r.model == name, sa.or_(*(sa.and_(r.time >= a, r.time < b) for a, b in edges)))
-    summed = sa.select(
-        m.version,
-        sa.func.sum(m.requests),
-        sa.func.sum(m.rows),
-        sa.func.sum(m.failed_rows),
-        sa.func.sum(m.failed_requests),
-    ).where(m.model == name, m.minute >= first, m.minute < last)
-    if version is not None:
-        counted, summed = counted.where(r.version == version), summed.where(m.version == version)
-    totals: dict[int, list[int]] = {}
-    for query in (counted.group_by(r.version), summed.group_by(m.version)):
-        for row_version, *counts in connection.execute(query):
-            into = totals.setdefault(row_version, [0, 0, 0, 0])
-            for i, count in enumerate(counts):
-                into[i] += int(count or 0)
-    return totals
-
-
-_FEEDBACK_REQUEST = (
-    requests.c.id, requests.c.time, requests.c.version, requests.c.rows,
-    requests.c.predictions, requests.c.errors,
-)  # fmt: skip
-
-
-def _answered(logged_requests, sample: int) -> dict:
-    """The answered rows of the newest logged requests (time, version, rows, predictions,
-    errors; up to ``sample`` rows): time, version, label and numeric value of each, in lists
-    a request at a time (a request's rows in C-speed list work). The drift check reads 20,000
-    single records so every minute: per request, this is a JSON parse and four list appends
-    (a full decode() of each took 11 us, a third of the check)."""
-    parts: dict[str, list] = {"time": [], "version": [], "prediction": [], "value": []}
-    for when, version, n, blob, errors in logged_requests:
-        answered = _values(orjson.loads(blob)[:n], errors)
-        kinds = set(map(type, answered))
-        count = len(answered)
-        parts["time"] += [when] * count
-        parts["version"] += [version] * count
-        parts["prediction"] += answered if kinds <= {str} else map(as_label, answered)
-        if kinds <= {int, float}:
-            parts["value"] += answered
-        else:  # labels: no numbers (but for numbers among other kinds)
-            parts["value"] += [None] * count if kinds <= {str} else map(_number, answered)
-        if len(parts["time"]) >= sample:
-            break
-    return {k: np.array(v, dtype=float if k == "time" else object) for k, v in parts.items()}
-
-
-def _values(predictions: list, errors: str | None) -> list:
-    """A request's predictions but those of its failed rows and the nulls."""
-    if errors:
-        failed = {row for row, _ in orjson.loads(errors)}
-        return [v for i, v in enumerate(predictions) if v is not None and i not in failed]
-    return [v for v in predictions if v is not None]
-
-
-def _logged_inputs(logged_requests, sample: int) -> dict[int, list[tuple[int, dict]]]:
-    """Version -> the input samples of the newest logged requests (version, inputs; up to
-    ``sample`` records in all), a request's as its number of records and its columns (see
-    :func:`_field`)."""
-    by_version: dict[int, list[tuple[int, dict]]] = {}
-    total = 0
-    for version, blob in logged_requests:
-        logged = orjson.loads(blob)
-        count = len(logged["rows"])
-        by_version.setdefault(version, []).append((count, logged["columns"]))
-        total += count
-        if total >= sample:
-            break
-    return by_version
-
-
-def _field(samples: list[tuple[int, dict]], name: str) -> list:
-    """The values of field ``name`` in input samples, null where a request did not send it."""
-    values: list = []
-    for count, columns in samples:
-        column = columns.get(name)
-        values += [None] * count if column is None else column
-    return values
-
-
-def _joined_feedback(items) -> dict:
-    """Each feedback item with the time, version and prediction of the row it is about."""
-    columns = ("time", "version", "prediction", "value", "outcome", "correct", "flag")
-    table: dict[str, list] = {c: [] for c in columns}
-    decoded: dict[int, object] = {}
-    for item in items:
-        logged = decoded.get(item["id"]) or decoded.setdefault(item["id"], decode(item))
-        row = item["row"]
-        value = logged.predictions[row] if row < len(logged.predictions) else None
-        if row in logged.errors:
-            value = None
-        for column, cell in zip(
-            columns,
-            (
-                logged.time, logged.version, None if value is None else as_label(value),
-                _number(value), item["outcome"], item["correct"], item["flag"],
-            ),
-            strict=True,
-        ):  # fmt: skip
-            table[column].append(cell)
-    return {k: np.array(v, dtype=object) for k, v in table.items()}
-
-
-def _number(value) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return None
-    return float(value)
-
-
-def _version_report(version, card, data, since, step, span, thresholds) -> dict:
+def _version_report(version, card, data, span: Window, thresholds) -> dict:
     def mine(table: dict) -> dict:
         keep = np.asarray(table["version"] == version, dtype=bool)
         return {k: v[keep] for k, v in table.items()}
 
-    reqs, preds, fb = mine(data["requests"]), mine(data["predictions"]), mine(data["feedback"])
+    counted = mine(data["minutes"])
+    rows, failed = int(counted["rows"].sum()), int(counted["failed_rows"].sum())
     kind = (card.get("target") or {}).get("kind") or "classification"
-    count, rows, failed, failed_requests = data["totals"].get(version, (0, 0, 0, 0))
     result = {
         "version": version,
         "kind": kind,
         "volume": {
-            "requests": count,
-            "failed_requests": failed_requests,
+            "requests": int(counted["requests"].sum()),
+            "failed_requests": int(counted["failed_requests"].sum()),
             "rows": rows,
             "failed_rows": failed,
             "error_rate": failed / rows if rows else None,
         },
-        "latency_ms": _latency(reqs["latency_ms"]),
-        "predictions": _predictions(kind, card, preds, thresholds),
+        "latency_ms": _latency(mine(data["requests"])["latency_ms"]),
+        "predictions": _predictions(kind, card, mine(data["predictions"]), thresholds),
         "inputs": [
             _input_drift(spec, data["inputs"].get(version, []), thresholds)
             for spec in card.get("input_schema", [])
         ],
-        "feedback": _feedback(kind, fb),
-        "series": _series(kind, card, reqs, preds, fb, since, step, span, thresholds),
+        "feedback": _feedback(kind, mine(data["feedback"])),
+        "series": [],
     }
+    if "series_requests" in data:
+        tables = (counted, *map(mine, (data[f"series_{t}"] for t in ("requests", "predictions"))))
+        result["series"] = _series(kind, card, *tables, mine(data["feedback"]), span, thresholds)
     result["alerts"] = _alerts(result, thresholds)
     return result
 
@@ -382,7 +217,7 @@ def _quantiles(values, levels: dict) -> dict:
 
 def _input_drift(spec: dict, samples: list[tuple[int, dict]], thresholds) -> dict:
     name = spec["name"]
-    values = _field(samples, name)
+    values = logwindow.field(samples, name)
     missing = [v is None or (isinstance(v, float) and math.isnan(v)) for v in values]
     n = len(values)
     base_missing = float(spec.get("missing_rate") or 0.0)
@@ -475,26 +310,28 @@ def _is_number(text) -> bool:
     return True
 
 
-def _series(kind, card, reqs, preds, fb, since, step, span, thresholds) -> list[dict]:
-    count = int(span // step)
+def _series(kind, card, counted, reqs, preds, fb, span: Window, thresholds) -> list[dict]:
+    """The window bucket by bucket: volume from the minute counts, latency and predictions from
+    the rows drawn for each bucket, quality from the feedback."""
     slot = {
-        table: np.floor((part["time"].astype(float) - since) / step).astype(int)
-        for table, part in (("requests", reqs), ("predictions", preds), ("feedback", fb))
-    }
+        table: np.floor((part["time"].astype(float) - span.since) / span.step).astype(int)
+        for table, part in (("minutes", counted), ("requests", reqs), ("predictions", preds),
+                            ("feedback", fb))
+    }  # fmt: skip
+    volume = {c: np.bincount(slot["minutes"], counted[c], span.count) for c in counted}
     quiet = Thresholds(min_rows=max(20, thresholds.min_rows // 10))  # a bucket's drift
     series = []
-    for i in range(count):
-        r = {k: v[slot["requests"] == i] for k, v in reqs.items()}
+    for i in range(span.count):
         p = {k: v[slot["predictions"] == i] for k, v in preds.items()}
         f = {k: v[slot["feedback"] == i] for k, v in fb.items()}
-        rows = int(r["rows"].astype(int).sum()) if r["rows"].size else 0
+        start, end = span.bucket(i)
         point = {
-            "start": iso(since + i * step),
-            "end": iso(since + (i + 1) * step),
-            "requests": int(r["time"].size),
-            "rows": rows,
-            "failed_rows": int(r["failed_rows"].astype(int).sum()) if r["rows"].size else 0,
-            "latency_p95_ms": _latency(r["latency_ms"])["p95"],
+            "start": iso(start),
+            "end": iso(end),
+            "requests": int(volume["requests"][i]),
+            "rows": int(volume["rows"][i]),
+            "failed_rows": int(volume["failed_rows"][i]),
+            "latency_p95_ms": _latency(reqs["latency_ms"][slot["requests"] == i])["p95"],
         }
         drift = _predictions(kind, card, p, quiet)
         point["psi"] = drift["psi"]

@@ -108,6 +108,7 @@ minutes = sa.Table(
     sa.Column("failed_rows", sa.BigInteger, nullable=False),
     sa.Column("failed_requests", sa.Integer, nullable=False),
 )
+MINUTE_COUNTS = ("requests", "rows", "failed_rows", "failed_requests")
 feedback = sa.Table(
     "pmmlkit_log_feedback",
     metadata,
@@ -524,13 +525,10 @@ def _per_minute(batch: list) -> list[tuple]:
     return [(*key, *count) for key, count in sorted(counts.items())]
 
 
-_COUNTS = ("requests", "rows", "failed_rows", "failed_requests")
-
-
 def _add_minutes_sql(marker: str) -> str:
     """Adds a batch's counts to the minutes table (SQLite and PostgreSQL both upsert so)."""
-    insert = _insert_sql(minutes, ("model", "version", "minute", *_COUNTS), marker)
-    add = ", ".join(f'"{c}" = {minutes.name}."{c}" + excluded."{c}"' for c in _COUNTS)
+    insert = _insert_sql(minutes, ("model", "version", "minute", *MINUTE_COUNTS), marker)
+    add = ", ".join(f'"{c}" = {minutes.name}."{c}" + excluded."{c}"' for c in MINUTE_COUNTS)
     return f'{insert} ON CONFLICT ("model", "version", "minute") DO UPDATE SET {add}'
 
 
@@ -553,7 +551,7 @@ def _count_minutes(dialect: str) -> sa.Insert:
     counted = counted.where(~sa.exists(sa.select(minutes.c.minute))).group_by(
         r.model, r.version, minute
     )
-    return minutes.insert().from_select(["model", "version", "minute", *_COUNTS], counted)
+    return minutes.insert().from_select(["model", "version", "minute", *MINUTE_COUNTS], counted)
 
 
 def _insert_sql(table: sa.Table, columns: tuple[str, ...], marker: str) -> str:

@@ -45,11 +45,17 @@ class Reports:
         self._closed = False
 
     def report(
-        self, name: str, *, window: str = "day", version: int | None = None, sample: int = SAMPLE
+        self,
+        name: str,
+        *,
+        window: str = "day",
+        version: int | None = None,
+        sample: int = SAMPLE,
+        series: bool = True,
     ) -> dict:
         """Model ``name``'s report (see :func:`.monitoring.report`); PredictionLogError when the
         log cannot be read, or when the worker died twice in a row preparing it."""
-        work = partial(_report, name, window, version, self.thresholds, sample)
+        work = partial(_report, name, window, version, self.thresholds, sample, series)
         try:
             return self._run(work)
         except BrokenProcessPool:  # the worker died since the last report: again, in a new one
@@ -119,7 +125,7 @@ def _started() -> bool:
 
 
 def _report(
-    name: str, window: str, version: int | None, thresholds: Thresholds, sample: int
+    name: str, window: str, version: int | None, thresholds: Thresholds, sample: int, series: bool
 ) -> dict:
     try:
         return report(
@@ -130,6 +136,7 @@ def _report(
             version=version,
             thresholds=thresholds,
             sample=sample,
+            series=series,
         )
     except sa.exc.SQLAlchemyError as error:
         raise _Unreadable(str(getattr(error, "orig", None) or error).strip()) from None

@@ -4,6 +4,7 @@ PostgreSQL log shared by two instances that survives its database going down."""
 from __future__ import annotations
 
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -66,23 +67,26 @@ def test_rows_older_than_the_retention_are_purged(tmp_path):
     log.close()
 
 
-def test_a_windows_volume_counts_its_requests_to_the_second(tmp_path):
-    """Volume comes from the minute counts the writer keeps plus the log's requests in the
-    partial minutes at the window's two ends: exact for a window that starts and ends mid-minute,
-    per version; a log written before the counts existed gets them when first opened; the purge
-    takes them with their requests."""
+def test_volume_counts_every_request_of_the_window_and_every_bucket_of_its_series(tmp_path):
+    """Volume comes from the minute counts the writer keeps (a window ends with the minute of
+    `now`): exact per version and per bucket of the series; each bucket with traffic draws its
+    latency and predictions even when the window's sample holds only the newest requests; a log
+    written before the counts existed gets them when first opened; the purge takes them with
+    their requests."""
     from pmmlkit.scoring import monitoring
     from pmmlkit.scoring.errors import FieldError
+    from pmmlkit.scoring.logwindow import Window
     from pmmlkit.scoring.predlog import minutes
 
     rng = np.random.default_rng(5)
     now = (time.time() // 60) * 60 - 5 * 3600 + 37.25  # mid-minute, within the retention
-    times = [*(now - rng.uniform(0, 3 * 3600, 800)), now - 3600, now - 3600.001, now - 1e-3, now]
+    end = now - 37.25 + 60  # the end of now's minute: the windows end there
+    times = [*(now - rng.uniform(0, 3 * 3600, 800)), end - 3600, end - 3600.001, now]
     path = str(tmp_path / "log.sqlite3")
     log = PredictionLog.open(path, retention_days=1).start()
     logged = []
     for i, at in enumerate(times):
-        version, n, status = int(rng.integers(1, 3)), int(rng.integers(1, 5)), 200
+        version, n = int(rng.integers(1, 3)), int(rng.integers(1, 5))
         failed = sorted(set(rng.integers(0, n, int(rng.integers(0, 3))).tolist()))
         status = 400 if len(failed) == n else 200
         errors = [(row, FieldError("a", "invalid_value", "x")) for row in failed]
@@ -93,36 +97,52 @@ def test_a_windows_volume_counts_its_requests_to_the_second(tmp_path):
     assert log.flush(timeout=30)
     log.close()
 
-    def volumes(engine, window: str) -> dict:
-        answer = monitoring.report(engine, "m", lambda v: {}, window=window, now=now)
-        return {v["version"]: v["volume"] for v in answer["versions"]}
+    def reported(engine, window: str, **options) -> dict:
+        answer = monitoring.report(engine, "m", lambda v: {}, window=window, now=now, **options)
+        assert (answer["from"], answer["to"]) == tuple(
+            map(monitoring.iso, (end - span(window), end))
+        )
+        return {v["version"]: v for v in answer["versions"]}
 
-    def expected(window: str) -> dict:
-        since = now - monitoring.WINDOWS[window][0]
-        inside = [row for row in logged if since <= row[0] < now]
+    def span(window: str) -> float:
+        return Window.ending(window, now).until - Window.ending(window, now).since
+
+    def volume(since: float, until: float, version: int) -> dict:
+        mine = [row for row in logged if since <= row[0] < until and row[1] == version]
         return {
-            version: {
-                "requests": len(mine),
-                "failed_requests": sum(failed for *_, failed in mine),
-                "rows": sum(n for _, _, n, _, _ in mine),
-                "failed_rows": sum(f for _, _, _, f, _ in mine),
-            }
-            for version in (1, 2)
-            if (mine := [row for row in inside if row[1] == version])
+            "requests": len(mine),
+            "failed_requests": sum(failed for *_, failed in mine),
+            "rows": sum(n for _, _, n, _, _ in mine),
+            "failed_rows": sum(f for _, _, _, f, _ in mine),
         }
 
-    def without_rate(found: dict) -> dict:
-        return {v: {k: c for k, c in vol.items() if k != "error_rate"} for v, vol in found.items()}
+    def check(engine, window: str, **options) -> None:
+        versions = reported(engine, window, **options)
+        assert sorted(versions) == [1, 2]
+        for version, found in versions.items():
+            counts = {k: c for k, c in found["volume"].items() if k != "error_rate"}
+            assert counts == volume(end - span(window), end, version)
+            for point in found["series"]:
+                since, until = (
+                    datetime.fromisoformat(point[k]).timestamp() for k in ("start", "end")
+                )
+                expected = volume(since, until, version)
+                assert [point[k] for k in ("requests", "rows", "failed_rows")] == [
+                    expected[k] for k in ("requests", "rows", "failed_rows")
+                ]
+                if expected["requests"] > expected["failed_requests"]:  # something was answered
+                    assert point["latency_p95_ms"] == 1.0 and point["class_shares"] == {"no": 1.0}
 
     log = PredictionLog.open(path, retention_days=1)
-    assert without_rate(volumes(log.engine, "hour")) == expected("hour")
-    assert without_rate(volumes(log.engine, "day")) == expected("day")
-    assert 0 < expected("hour")[1]["requests"] < expected("day")[1]["requests"] < len(times)
+    check(log.engine, "hour")
+    check(log.engine, "day")
+    check(log.engine, "day", sample=40)  # the newest 40 cover the last bucket only
+    assert 0 < volume(end - 3600, end, 1)["requests"] < volume(end - 86400, end, 1)["requests"]
     with log.engine.begin() as connection:  # as a log written before the minute counts
         connection.execute(minutes.delete())
     log.close()
     log = PredictionLog.open(path, retention_days=1)
-    assert without_rate(volumes(log.engine, "hour")) == expected("hour")
+    check(log.engine, "hour")
     log.retention_days = (time.time() - now + 1800) / 86400  # keeps the last half hour of `now`
     log.purge()
     kept = [row for row in logged if row[0] >= (now - 1800) // 60 * 60]
