@@ -71,8 +71,8 @@ def test_volume_counts_every_request_of_the_window_and_every_bucket_of_its_serie
     """Volume comes from the minute counts the writer keeps (a window ends with the minute of
     `now`): exact per version and per bucket of the series; each bucket with traffic draws its
     latency and predictions even when the window's sample holds only the newest requests; a log
-    written before the counts existed gets them when first opened; the purge takes them with
-    their requests."""
+    written before the counts existed gets them (and its missing indexes) when first opened; the
+    purge takes them with their requests."""
     from pmmlkit.scoring import monitoring
     from pmmlkit.scoring.errors import FieldError
     from pmmlkit.scoring.logwindow import Window
@@ -140,9 +140,12 @@ def test_volume_counts_every_request_of_the_window_and_every_bucket_of_its_serie
     assert 0 < volume(end - 3600, end, 1)["requests"] < volume(end - 86400, end, 1)["requests"]
     with log.engine.begin() as connection:  # as a log written before the minute counts
         connection.execute(minutes.delete())
+        connection.exec_driver_sql("DROP INDEX pmmlkit_log_requests_sampled")
     log.close()
     log = PredictionLog.open(path, retention_days=1)
     check(log.engine, "hour")
+    indexes = {i["name"] for i in sa.inspect(log.engine).get_indexes("pmmlkit_log_requests")}
+    assert "pmmlkit_log_requests_sampled" in indexes
     log.retention_days = (time.time() - now + 1800) / 86400  # keeps the last half hour of `now`
     log.purge()
     kept = [row for row in logged if row[0] >= (now - 1800) // 60 * 60]
