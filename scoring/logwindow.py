@@ -132,10 +132,11 @@ def _bucketed(
     if times.size < sample:  # the whole window
         return newest
     oldest = times.min()  # rows at this time may have been cut; every later row is in
-    covered = next((i for i in range(window.count) if window.bucket(i)[0] > oldest), None)
-    keep = times >= window.bucket(covered)[0] if covered is not None else times < 0
+    # the first bucket it covers (count: none; that bucket would start at the window's end)
+    covered = next((i for i in range(window.count) if window.bucket(i)[0] > oldest), window.count)
+    keep = times >= window.bucket(covered)[0]
     parts = [{k: v[keep] for k, v in newest.items()}]
-    for i in range(window.count if covered is None else covered):
+    for i in range(covered):
         since, until = window.bucket(i)
         parts.append(read_bucket(per_bucket, since=since, until=until))
     return {k: np.concatenate([p[k] for p in parts]) for k in newest}

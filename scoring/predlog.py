@@ -103,10 +103,10 @@ keys = sa.Table(  # written only for requests that sent client keys
     sa.Index("pmmlkit_log_keys_request", "request"),
 )
 # Per model, version and minute: the requests, rows, failed rows and failed requests logged, kept
-# by the writer in the transaction that writes them. A report's volume then sums at most 10,080
-# rows here for a week and reads the log itself only for the partial minutes at the window's ends:
-# summing the requests of the window took a drift check 0.4 s of database work per model at a
-# million logged requests, and grew with the log.
+# by the writer in the transaction that writes them. A report's window ends on a whole minute, so
+# its volume is a sum of at most 10,080 rows here for a week: summing the requests of the window
+# took a drift check 0.4 s of database work per model at a million logged requests, and grew
+# with the log.
 minutes = sa.Table(
     "pmmlkit_log_minutes",
     metadata,
@@ -594,12 +594,6 @@ class Logged:
     def answered(self) -> list[int]:
         """The rows with a prediction (not failed, not null)."""
         return [i for i, v in enumerate(self.predictions) if v is not None and i not in self.errors]
-
-    def answered_values(self) -> list:
-        """The predictions of the rows in :meth:`answered`, in order."""
-        if not self.errors:
-            return [v for v in self.predictions if v is not None]
-        return [self.predictions[i] for i in self.answered()]
 
 
 def decode(row) -> Logged:
