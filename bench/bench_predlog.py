@@ -4,12 +4,12 @@ may send as X-Request-Id).
 
     .venv/bin/python bench/bench_predlog.py [--requests 500000] [--batch 500]
 
-Both runs go through the writer process's own code (``predlog._Writer.write``, one transaction
-per batch, into a fresh SQLite log with the service's pragmas) with rows the request path
-encodes (``PredictionLog._row``) for a single-record request to the demo forest; only the
-request ids differ. Printed per slice of the run: the median wall time of an insert per
-request, and the writer's CPU per request (user + system), which is what it takes from scoring
-on a busy machine. A measurement, not a test: the exit code is 0 whatever the numbers.
+Both runs go through the writer process's own code (``predlog._answered``, which makes a row of
+the answer bytes the serving process queues for a single record, and ``predlog._Writer.write``:
+one transaction per batch, with the minute counts, into a fresh SQLite log with the service's
+pragmas) for single-record requests to the demo forest; only the request ids differ. Printed
+per slice of the run: the median wall time of a batch's writing per request, and the writer's
+CPU per request (user + system), which is what it takes from scoring on a busy machine. A measurement, not a test: the exit code is 0 whatever the numbers.
 """
 
 from __future__ import annotations
@@ -24,28 +24,27 @@ import time
 import uuid
 from pathlib import Path
 
+import orjson
+
 from pmmlkit.scoring import predlog
 from pmmlkit.scoring.observe import new_request_id
 
 SLICES = 5
 
 
-def template_row() -> tuple:
-    """The row of a single-record forest request as the request path encodes it."""
-    log = predlog.PredictionLog(None, inputs_rate=0.0)
-    scored = predlog.Scored(
-        time=time.time(),
-        request_id="",
-        model="forest",
-        version=1,
-        status=200,
-        latency_ms=0.3,
-        n_rows=1,
-        target="label",
-        probabilities=("probability(0)", "probability(1)"),
-        columns={"label": [0], "probability(0)": [0.893], "probability(1)": [0.107]},
+def template_message(when: float, request_id: str) -> tuple:
+    """What the serving process queues for a single-record forest request answered 200
+    (``PredictionLog.record_answer``): the answer's JSON bytes, which the writer parses."""
+    answer = orjson.dumps(
+        {
+            "model": "forest",
+            "version": 1,
+            "request_id": request_id,
+            "result": {"label": 0, "probability(0)": 0.893, "probability(1)": 0.107},
+        }
     )
-    return log._row(scored)
+    names = ("label", ("probability(0)", "probability(1)"), ("f1", "f2", "f3"))
+    return (None, when, request_id, "forest", 1, 0.3, answer, names, None)
 
 
 def run(directory: Path, label: str, make_id, requests: int, batch: int) -> list[tuple]:
@@ -53,18 +52,17 @@ def run(directory: Path, label: str, make_id, requests: int, batch: int) -> list
     predlog.metadata.create_all(engine)
     shared = predlog._Shared(multiprocessing.get_context("spawn"))
     writer = predlog._Writer(engine, 30.0, None, shared)
-    row = template_row()
     per_slice = requests // batch // SLICES
     slices = []
     for _ in range(SLICES):
         walls, now = [], time.time()
         batches = [  # made before the clock starts: only the writer's work is timed
-            [((now, make_id(), *row[2:]), None, 1) for _ in range(batch)] for _ in range(per_slice)
+            [template_message(now, make_id()) for _ in range(batch)] for _ in range(per_slice)
         ]
         before = resource.getrusage(resource.RUSAGE_SELF)
         for messages in batches:
             began = time.perf_counter()
-            if not writer.write(messages):
+            if not writer.write([predlog._answered(m) for m in messages]):  # as write_until_done
                 raise SystemExit(f"{label}: a write failed: {writer.shared.last_error.value}")
             walls.append(time.perf_counter() - began)
         after = resource.getrusage(resource.RUSAGE_SELF)
@@ -93,7 +91,7 @@ def main() -> None:
         f"Writer cost per logged single-record request, {args.batch} requests per transaction, "
         f"SQLite; us per request\n"
     )
-    header = f"{'request ids':<24}{'logged':>10}{'insert (median)':>17}{'CPU':>8}"
+    header = f"{'request ids':<24}{'logged':>10}{'write (median)':>17}{'CPU':>8}"
     print(header + "\n" + "-" * len(header))
     with tempfile.TemporaryDirectory(prefix="pmmlkit-bench-predlog-") as directory:
         for label, make_id in kinds.items():
