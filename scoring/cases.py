@@ -23,7 +23,12 @@ FILTERS = ("all", "flagged", "disagreed", "low_confidence", "unreviewed")
 LOW_CONFIDENCE = 0.6  # the largest class probability below which a case counts as unsure
 _FEEDBACK = ("outcome", "correct", "flag", "reason")
 _CHUNK = 100  # logged requests read at a time
-_RESULTS = (requests.c.predictions, requests.c.confidence, requests.c.errors, requests.c.inputs)
+_RESULTS = (
+    requests.c.predictions, requests.c.confidence, requests.c.errors, requests.c.inputs,
+    requests.c.members,
+)  # fmt: skip
+# A block's rows are less than this much newer than the block (its oldest request; see predlog)
+_BLOCK_SPAN = 1.0
 
 
 def cases(
@@ -43,7 +48,8 @@ def cases(
     r, f = requests.c, feedback.c
     query = (
         sa.select(r.id, r.time, r.request_id, r.version, r.rows, *_RESULTS)
-        .where(r.model == name, r.time >= since, r.time < until, r.predictions.is_not(None))
+        .where(r.model == name, r.time >= since - _BLOCK_SPAN, r.time < until)
+        .where(r.predictions.is_not(None))
         .order_by(r.time.desc(), r.id.desc())
     )
     if version is not None:
@@ -63,8 +69,11 @@ def cases(
                 for row in chunk:
                     logged = decode(row)
                     for i in _candidates(logged, kind, with_inputs, reviews):
+                        request = logged.request_of(i, row["request_id"])
+                        if not since <= request[2] < until:  # a block's row out of the window
+                            continue
                         at = (logged.id, i)
-                        case = _case(row["request_id"], logged, i, reviews.get(at), named.get(at))
+                        case = _case(request, logged, i, reviews.get(at), named.get(at))
                         if _passes(kind, case):
                             found.append(case)
             result.close()
@@ -97,6 +106,8 @@ def _candidates(logged: Logged, kind: str, with_inputs: bool, reviews: dict) -> 
         rows = np.flatnonzero(logged.confidence < LOW_CONFIDENCE).tolist()
     else:
         rows = range(logged.rows)
+    if logged.members is not None:  # a block's rows are requests, oldest first: newest first
+        rows = list(rows)[::-1]
     if kind in ("flagged", "disagreed"):
         return [i for i in rows if (logged.id, i) in reviews]
     return list(rows)
@@ -122,7 +133,12 @@ def _text(value) -> str | None:
     return None if value is None else as_label(value)
 
 
-def _case(request_id: str, logged: Logged, i: int, review: dict | None, key: str | None) -> dict:
+def _case(
+    request: tuple[str, int, float], logged: Logged, i: int, review: dict | None, key: str | None
+) -> dict:
+    """Row ``i`` of a logged request (or block) as a case of ``request`` (its request id, row
+    and time: see Logged.request_of)."""
+    request_id, row, when = request
     error = logged.errors.get(i)
     value = None if error is not None or i >= len(logged.predictions) else logged.predictions[i]
     confidence = float(logged.confidence[i]) if i < logged.confidence.size else math.nan
@@ -130,8 +146,8 @@ def _case(request_id: str, logged: Logged, i: int, review: dict | None, key: str
     numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
     return {
         "request_id": request_id,
-        "row": i,
-        "time": iso(logged.time),
+        "row": row,
+        "time": iso(when),
         "version": logged.version,
         "key": key,
         # a regression's value as a number, a label as text

@@ -16,10 +16,12 @@ import re
 import time
 from collections.abc import Callable, Mapping
 
+import orjson
 import sqlalchemy as sa
 
 from .errors import FeedbackError, FieldError, PredictionLogError
-from .predlog import PredictionLog, as_label, feedback, keys, requests
+from .observe import request_id_time
+from .predlog import PredictionLog, as_label, feedback, ids, keys, requests
 
 MAX_ITEMS = 10_000
 _FLAG = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -117,36 +119,93 @@ def _shape_problems(item) -> list[FieldError]:
 
 def _predictions(log: PredictionLog, name: str, items: list) -> dict[int, tuple[int, int, int]]:
     """Index of each item -> (logged request's id, row, version) of the prediction it names."""
-    r, k = requests.c, keys.c
     found = {}
     try:
         with log.engine.connect() as connection:
             for i, item in enumerate(items):
                 if "request_id" in item:
-                    where, row = [r.request_id == item["request_id"]], item.get("row", 0)
+                    named = _by_request_id(connection, name, item["request_id"], item.get("row", 0))
                 else:
-                    named = connection.execute(
-                        sa.select(k.request, k.row)
-                        .where(k.model == name, k.key == item["key"])
-                        .order_by(k.id.desc())
-                        .limit(1)
-                    ).first()
-                    if named is None:
-                        continue
-                    where, row = [r.id == named.request], named.row
-                logged = connection.execute(
-                    sa.select(r.id, r.version)
-                    .where(r.model == name, r.rows > row, r.predictions.is_not(None), *where)
-                    .order_by(r.time.desc(), r.id.desc())
-                    .limit(1)
-                ).first()
-                if logged is not None:
-                    found[i] = (logged.id, row, logged.version)
+                    named = _by_key(connection, name, item["key"])
+                if named is not None:
+                    found[i] = named
     except sa.exc.SQLAlchemyError as error:
         raise PredictionLogError(
             f"The prediction log cannot be read: {error.orig or error}."
         ) from None
     return found
+
+
+def _by_request_id(connection, name: str, request_id: str, row: int) -> tuple | None:
+    """The newest answered prediction of model ``name`` with this request id and row: a
+    request's own row, or a single record's (row 0) in a block, found through its id."""
+    r, d = requests.c, ids.c
+    candidates = [
+        connection.execute(
+            sa.select(r.time, r.id, sa.literal(row), r.version)
+            .where(r.model == name, r.request_id == request_id, r.members.is_(None))
+            .where(r.rows > row, r.predictions.is_not(None))
+            .order_by(r.time.desc(), r.id.desc())
+            .limit(1)
+        ).first()
+    ]
+    if row == 0:
+        candidates.append(
+            connection.execute(
+                sa.select(r.time, r.id, d.row, r.version)
+                .join(requests, d.request == r.id)
+                .where(d.request_id == request_id, r.model == name)
+                .order_by(r.time.desc(), r.id.desc())
+                .limit(1)
+            ).first()
+        )
+        at = request_id_time(request_id)
+        if at is not None:
+            candidates.append(_in_blocks_of(connection, name, request_id, at))
+    found = [tuple(c) for c in candidates if c is not None]
+    return max(found)[1:] if found else None
+
+
+def _in_blocks_of(connection, name: str, request_id: str, at: float) -> tuple | None:
+    """The single record with the service's own ``request_id`` (made at ``at``) among the
+    blocks of model ``name`` of its second (a block holds one second's requests; a second more
+    on each side for the time the request took and clocks that moved), as (time, block, row,
+    version); None if none has it."""
+    r = requests.c
+    blocks = connection.execute(
+        sa.select(r.time, r.id, r.version, r.members).where(
+            r.model == name,
+            r.time >= math.floor(at) - 1.0,
+            r.time < at + 1.0,
+            r.members.is_not(None),
+        )
+    )
+    found = None
+    for when, block, version, members in blocks:
+        request_ids = orjson.loads(members)["request_ids"]
+        if request_id in request_ids:
+            candidate = (when, block, request_ids.index(request_id), version)
+            found = candidate if found is None or candidate > found else found
+    return found
+
+
+def _by_key(connection, name: str, key: str) -> tuple | None:
+    """The prediction of model ``name``'s newest request that sent this client key."""
+    r, k = requests.c, keys.c
+    named = connection.execute(
+        sa.select(k.request, k.row)
+        .where(k.model == name, k.key == key)
+        .order_by(k.id.desc())
+        .limit(1)
+    ).first()
+    if named is None:
+        return None
+    logged = connection.execute(
+        sa.select(r.id, r.version).where(
+            r.id == named.request, r.rows > named.row, r.predictions.is_not(None)
+        )
+    ).first()
+    return None if logged is None else (logged.id, named.row, logged.version)
 
 
 def _unknown(item: Mapping) -> FieldError:

@@ -22,7 +22,7 @@ import numpy as np
 import orjson
 import sqlalchemy as sa
 
-from .predlog import MINUTE_COUNTS, as_label, decode, feedback, minutes, requests
+from .predlog import MINUTE_COUNTS, as_label, decode, feedback, minutes, requests, results
 
 WINDOWS = {"hour": (3600, 300), "day": (86400, 3600), "week": (7 * 86400, 6 * 3600)}
 INPUT_SAMPLE = 20_000  # most recent logged inputs a report reads (at most)
@@ -71,10 +71,9 @@ def read(
         return sa.and_(*clauses, *([r.version == version] if version is not None else []))
 
     def newest_requests(limit: int, **bounds) -> dict:
-        query = sa.select(*(r[c] for c in _REQUEST_COLUMNS)).where(where(**bounds))
-        rows = connection.execute(query.order_by(r.time.desc()).limit(limit)).all()
-        columns = enumerate(_REQUEST_COLUMNS)
-        return {c: np.array([row[i] for row in rows], dtype=object) for i, c in columns}
+        query = sa.select(*(r[c] for c in _REQUEST_COLUMNS), r.members).where(where(**bounds))
+        # each row is a request or a block of them: ``limit`` rows hold ``limit`` requests
+        return _requests(connection.execute(query.order_by(r.time.desc()).limit(limit)), limit)
 
     def newest_answered(limit: int, **bounds) -> dict:
         query = sa.select(r.time, r.version, r.rows, r.predictions, r.errors)
@@ -142,6 +141,25 @@ def _bucketed(
     return {k: np.concatenate([p[k] for p in parts]) for k in newest}
 
 
+def _requests(logged, limit: int) -> dict:
+    """The columns of _REQUEST_COLUMNS of the newest logged requests (and members; at least
+    ``limit`` requests unless fewer were logged): a block's as its single records (each one row,
+    answered), at the block's time (the oldest one's: a block is within one minute, so it falls
+    in the same bucket of any window)."""
+    rows: list[tuple] = []
+    for *columns, members in logged:
+        if members is None:
+            rows.append(tuple(columns))
+        else:
+            when, version = columns[0], columns[1]
+            rows += [(when, version, 1, 0, 200, ms) for ms in orjson.loads(members)["latencies"]]
+        if len(rows) >= limit:
+            break
+    return {
+        c: np.array([row[i] for row in rows], dtype=object) for i, c in enumerate(_REQUEST_COLUMNS)
+    }
+
+
 def _answered(logged_requests, sample: int) -> dict:
     """The answered rows of the newest logged requests (time, version, rows, predictions,
     errors; up to ``sample`` rows): time, version, label and numeric value of each, in lists
@@ -150,7 +168,7 @@ def _answered(logged_requests, sample: int) -> dict:
     (a full decode() of each took 11 us, a third of the check)."""
     parts: dict[str, list] = {"time": [], "version": [], "prediction": [], "value": []}
     for when, version, n, blob, errors in logged_requests:
-        answered = _values(orjson.loads(blob)[:n], errors)
+        answered = _values(results(blob)[0][:n], errors)
         kinds = set(map(type, answered))
         count = len(answered)
         parts["time"] += [when] * count

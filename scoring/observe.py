@@ -50,6 +50,17 @@ def new_request_id() -> str:
     return f"{uuid | 0b10 << 62 | random_bits & _RAND_B:032x}"
 
 
+def request_id_time(request_id: str) -> float | None:
+    """The time (epoch seconds, to the millisecond) in a UUIDv7 like new_request_id()'s, or
+    None for an id of another form."""
+    if len(request_id) != 32 or request_id[12] != "7":
+        return None
+    try:
+        return int(request_id[:12], 16) / 1000
+    except ValueError:
+        return None
+
+
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -177,7 +188,7 @@ class _LogCollector:
         )
 
 
-def _log_answer(log, rid: str, facts: dict, status: int, duration: float) -> bool:
+def _log_answer(log, rid: str, given_id: str, facts: dict, status: int, duration: float) -> bool:
     """A single record answered without a client key goes to the log as its answer's bytes
     (:meth:`PredictionLog.record_answer`); False for any other request."""
     answer = facts.get("answer")
@@ -193,6 +204,7 @@ def _log_answer(log, rid: str, facts: dict, status: int, duration: float) -> boo
         answer,
         _logged_names(model),
         data[0],
+        generated_id=rid != given_id,
     )
     return True
 
@@ -354,7 +366,8 @@ class Observed:
                 metrics.child(metrics.row_errors, *labels, code).inc(count)
             if self.log is not None and facts.get("scoring"):  # not uploads and such
                 rid = environ["pmmlkit.request_id"]
-                if not _log_answer(self.log, rid, facts, status, duration):
+                given = environ.get("HTTP_X_REQUEST_ID", "")
+                if not _log_answer(self.log, rid, given, facts, status, duration):
                     self.log.record(_scored(rid, facts, status, duration))
         if self.access is not None:
             self.access.write(

@@ -5,7 +5,13 @@ one database row (its rows' results as columns: predictions as a JSON array, con
 float64 bytes, the failed rows' error codes, the sampled rows' inputs; :func:`decode` reads them
 back) and puts that on a bounded queue (never blocks; a full queue counts the rows as dropped).
 A single record that was answered goes as its answer's JSON bytes instead
-(:meth:`PredictionLog.record_answer`), and the writer makes the same row of them.
+(:meth:`PredictionLog.record_answer`), and the writer logs the answered single records of a
+model version and second that arrive together as one *block*: one row whose rows are those
+requests (their answers as they were sent, their ids, times and latencies in ``members``); the
+request ids clients gave are indexed in ``ids``, the service's own hold their time. A row per
+single record cost the writer 10 to 12 us of CPU a request (parsing the answer, a row and three
+index entries), which on two cores shared with the requests' own work was most of the logging's
+cost at p95.
 A writer *process* takes the rows off the queue and writes them in batches, in SQLite by default
 and in PostgreSQL when the setting is a ``postgresql://`` URL (several instances behind a load
 balancer then share one log): its database work never holds this process's interpreter lock,
@@ -45,6 +51,7 @@ _COLUMNS = (
     "time", "request_id", "model", "version", "rows", "failed_rows", "status", "latency_ms",
     "predictions", "confidence", "errors", "inputs",
 )  # fmt: skip
+_BLOCK_COLUMNS = (*_COLUMNS, "members")
 _PURGE_EVERY = 3600.0
 # The writer (and the monitoring reports' worker) run at a lower CPU priority than the serving
 # process: when the cores are busy, scoring goes first; the writer's queue absorbs the
@@ -57,6 +64,12 @@ _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 # database's are then per request, not per scored row (a row per scored row made the writer insert
 # some 150,000 rows a second under 1000-row traffic, and its Python work took the GIL from the
 # request threads: +30 to +150% at p95). Readers decode the columns with decode().
+# A block row holds answered single records of one model version and one second, one row of the
+# block per request: ``rows`` is its number of requests, ``time`` the oldest one's, ``request_id``
+# the first one's, ``latency_ms`` the slowest one's; ``predictions`` is JSON {"target": name,
+# "probabilities": [names], "answers": [each request's answer as sent]}, ``confidence`` null
+# (decode() takes both from the answers), ``members`` JSON {"request_ids", "times",
+# "latencies"}: a list each, in the block's row order. Request rows have no ``members``.
 metadata = sa.MetaData()
 requests = sa.Table(
     "pmmlkit_log_requests",
@@ -78,6 +91,7 @@ requests = sa.Table(
     sa.Column("errors", sa.Text),
     # JSON {"rows": [...], "columns": {field: [...]}}: the inputs of the sampled rows
     sa.Column("inputs", sa.LargeBinary),
+    sa.Column("members", sa.LargeBinary),  # a block's requests (see above); null for a request
     sa.Index("pmmlkit_log_requests_model_time", "model", "time"),
     sa.Index("pmmlkit_log_requests_request_id", "request_id"),
 )
@@ -90,6 +104,18 @@ sa.Index(
     requests.c.time,
     sqlite_where=requests.c.inputs.is_not(None),
     postgresql_where=requests.c.inputs.is_not(None),
+)
+# The request ids the clients gave the single records in blocks, for feedback naming one (row 0
+# of a request is row ``row`` of block ``request``). The service's own ids are not here: each
+# holds its time, and the blocks of that second have it in their members.
+ids = sa.Table(
+    "pmmlkit_log_ids",
+    metadata,
+    sa.Column("request_id", sa.String(128), nullable=False),
+    sa.Column("request", sa.Integer, nullable=False),  # pmmlkit_log_requests.id of the block
+    sa.Column("row", sa.Integer, nullable=False),
+    sa.Index("pmmlkit_log_ids_request_id", "request_id"),
+    sa.Index("pmmlkit_log_ids_request", "request"),
 )
 keys = sa.Table(  # written only for requests that sent client keys
     "pmmlkit_log_keys",
@@ -226,11 +252,12 @@ class PredictionLog:
     @classmethod
     def open(cls, setting: str, **options) -> PredictionLog:
         """Connects to the database named by the ``prediction_log`` setting and creates the
-        tables and indexes it lacks (SQLite: write-ahead log, so monitoring reads while the
-        writer writes); a log from before the minute counts gets them counted."""
+        tables, columns and indexes it lacks (SQLite: write-ahead log, so monitoring reads while
+        the writer writes); a log from before the minute counts gets them counted."""
         engine = open_engine(database_url(setting))
         metadata.create_all(engine)
         with engine.begin() as connection:
+            _add_members(connection)
             for index in requests.indexes:  # a log from an older pmmlkit may lack one
                 index.create(connection, checkfirst=True)
             connection.execute(_count_minutes(connection.dialect.name))
@@ -290,16 +317,30 @@ class PredictionLog:
         answer: bytes,
         names: LoggedNames,
         record: Mapping,
+        generated_id: bool = False,
     ) -> bool:
         """Queues a single record's request that was answered (200) at ``when`` (epoch seconds)
-        as the answer's JSON bytes: the writer process reads the prediction and the confidence
-        out of them, so the request thread only builds a tuple (encoding the row here cost 2 us
+        as the answer's JSON bytes, which the writer process logs as they are, in a block (see
+        ``requests``), so the request thread only builds a tuple (encoding the row here cost 2 us
         hot and 8 to 10 us under load, as much as the rest of the log together). ``record`` is
         the request's record, queued for the writer to take the inputs from when the
-        ``inputs_rate`` draw picks it."""
+        ``inputs_rate`` draw picks it. ``generated_id``: the request id is the service's own
+        (new_request_id(), not the client's), found by the time in it, not indexed."""
         sample = record if self.inputs_rate and self._draw() < self.inputs_rate else None
         return self._queue(
-            (None, when, request_id, model, version, latency_ms, answer, names, sample), 1
+            (
+                None,
+                when,
+                request_id,
+                model,
+                version,
+                latency_ms,
+                answer,
+                names,
+                sample,
+                generated_id,
+            ),
+            1,
         )
 
     def _queue(self, message: tuple, n_rows: int) -> bool:
@@ -409,7 +450,7 @@ def open_engine(url: str) -> sa.Engine:
 
 
 def purge(engine: sa.Engine, retention_days: float) -> None:
-    """Deletes the requests older than the retention, with their keys, feedback and minute
+    """Deletes the requests older than the retention, with their keys, ids, feedback and minute
     counts (from the start of a minute: a minute's count goes with all its requests). The
     requests are found model by model through the (model, time) index: a condition on the time
     alone read the whole log, every hour."""
@@ -422,6 +463,7 @@ def purge(engine: sa.Engine, retention_days: float) -> None:
             old = sa.select(requests.c.id).where(expired)
             connection.execute(feedback.delete().where(feedback.c.request.in_(old)))
             connection.execute(keys.delete().where(keys.c.request.in_(old)))
+            connection.execute(ids.delete().where(ids.c.request.in_(old)))
             connection.execute(requests.delete().where(expired))
             connection.execute(minutes.delete().where(minutes.c.minute < minute))
     except sa.exc.SQLAlchemyError as error:
@@ -452,6 +494,7 @@ class _Writer:
         marker = "?" if engine.dialect.paramstyle in ("qmark", "numeric") else "%s"
         self.insert_requests = _insert_sql(requests, _COLUMNS, marker)
         self.insert_keys = _insert_sql(keys, ("model", "key", "request", "row"), marker)
+        self.insert_ids = _insert_sql(ids, ("request_id", "request", "row"), marker)
         self.add_minutes = _add_minutes_sql(marker)
 
     def run(self) -> None:
@@ -470,14 +513,17 @@ class _Writer:
                 purge(self.engine, self.retention_days)
         self.engine.dispose()
 
-    def write_until_done(self, batch: list) -> None:
-        batch = [_answered(m) if m[0] is None else m for m in batch]
+    def write_until_done(self, messages: list) -> None:
         pause = 0.5
-        while not self.write(batch):
+        while not self.write(messages):
             time.sleep(pause)
             pause = min(pause * 2, 30.0)
 
-    def write(self, batch: list) -> bool:
+    def write(self, messages: list) -> bool:
+        """Writes a batch of messages (see :meth:`PredictionLog.record` and
+        :meth:`PredictionLog.record_answer`) in one transaction; False if it failed."""
+        batch = [m for m in messages if m[0] is not None]  # (row, keys, rows) of a request
+        blocks = _blocks([m for m in messages if m[0] is None])
         plain = [row for row, named, _ in batch if not named]
         try:
             with self.engine.begin() as connection:
@@ -486,7 +532,10 @@ class _Writer:
                 for row, named, _ in batch:
                     if named:  # the keys need the request's id
                         self.write_keyed(connection, row, named)
-                connection.exec_driver_sql(self.add_minutes, _per_minute(batch))
+                for block in blocks:
+                    self.write_block(connection, block)
+                counts = [(row, 1) for row, _, _ in batch] + [(b.row, b.requests) for b in blocks]
+                connection.exec_driver_sql(self.add_minutes, _per_minute(counts))
         except sa.exc.SQLAlchemyError as error:
             self.shared.write_errors.value += 1
             message = str(error.orig if hasattr(error, "orig") else error).strip()
@@ -494,8 +543,8 @@ class _Writer:
             _log.error("prediction log: %d requests not written yet: %s", len(batch), message)
             return False
         self.shared.last_error.value = b""
-        self.shared.written_rows.value += sum(n for _, _, n in batch)
-        self.shared.written_requests.value += len(batch)
+        self.shared.written_rows.value += sum(n for _, _, n in batch) + len(messages) - len(batch)
+        self.shared.written_requests.value += len(messages)
         return True
 
     def write_keyed(self, connection, row: tuple, named: list[tuple[str, int]]) -> None:
@@ -506,36 +555,70 @@ class _Writer:
         model = row[_COLUMNS.index("model")]
         connection.exec_driver_sql(self.insert_keys, [(model, key, request, i) for key, i in named])
 
-
-def _answered(message: tuple) -> tuple:
-    """A message of :meth:`PredictionLog.record_answer` as the other messages are: the row in
-    the order of _COLUMNS (the same row :meth:`PredictionLog._row` makes of the request), no
-    keys, one row."""
-    _, when, request_id, model, version, latency_ms, answer, names, record = message
-    target, probabilities, input_names = names
-    result = orjson.loads(answer)["result"]
-    predictions = orjson.dumps([result.get(target)])
-    confidence = _confidence({p: [result.get(p)] for p in probabilities}, probabilities, 1)
-    inputs = None
-    if record is not None:
-        columns = _inputs([record], input_names, [0])
-        inputs = orjson.dumps({"rows": [0], "columns": columns}, option=_NUMPY)
-    row = (
-        when, request_id, model, version, 1, 0, 200, latency_ms,
-        predictions, confidence, None, inputs,
-    )  # fmt: skip
-    return row, None, 1
+    def write_block(self, connection, block: _Block) -> None:
+        inserted = connection.execute(
+            requests.insert().returning(requests.c.id),
+            dict(zip(_BLOCK_COLUMNS, block.row, strict=True)),
+        )
+        request = inserted.scalar_one()
+        if block.indexed:
+            connection.exec_driver_sql(
+                self.insert_ids, [(rid, request, i) for rid, i in block.indexed]
+            )
 
 
-def _per_minute(batch: list) -> list[tuple]:
-    """A batch's counts per model, version and minute (requests, rows, failed rows, failed
-    requests), in the order of the minutes table's key: writers sharing a PostgreSQL log then
-    lock its rows in the same order."""
+@dataclass
+class _Block:
+    """The answered single records of one model version and minute in a batch (see requests)."""
+
+    row: tuple  # in the order of _BLOCK_COLUMNS
+    requests: int
+    indexed: list[tuple[str, int]]  # the request ids to index (not the service's own) and rows
+
+
+def _blocks(answered: list) -> list[_Block]:
+    """Messages of :meth:`PredictionLog.record_answer` as blocks, one per model, version and
+    second (so a block is within a minute, and the service's own request ids, which hold their
+    time, are found among the blocks of a second or two), in the order they came. The answers
+    go in as they are (readers parse them): no parsing here, where every request passes, but
+    where a report reads a sample. Only the clients' request ids are indexed."""
+    groups: dict[tuple, list] = {}
+    for message in answered:  # (None, when, id, model, version, ms, answer, names, record, own)
+        key = (message[3], message[4], int(message[1]))
+        group = groups.get(key) or groups.setdefault(key, [])
+        group.append(message)
+    blocks = []
+    for (model, version, _), group in groups.items():
+        target, probabilities, input_names = group[0][7]
+        times = [m[1] for m in group]
+        request_ids = [m[2] for m in group]
+        latencies = [m[5] for m in group]
+        head = orjson.dumps({"target": target, "probabilities": probabilities})[:-1]
+        predictions = b"".join((head, b',"answers":[', b",".join(m[6] for m in group), b"]}"))
+        sampled = [i for i, m in enumerate(group) if m[8] is not None]
+        inputs = None
+        if sampled:
+            columns = _inputs([group[i][8] for i in sampled], input_names, range(len(sampled)))
+            inputs = orjson.dumps({"rows": sampled, "columns": columns}, option=_NUMPY)
+        members = {"request_ids": request_ids, "times": times, "latencies": latencies}
+        row = (
+            min(times), request_ids[0], model, version, len(group), 0, 200, max(latencies),
+            predictions, None, None, inputs, orjson.dumps(members, option=_NUMPY),
+        )  # fmt: skip
+        indexed = [(m[2], i) for i, m in enumerate(group) if not m[9]]
+        blocks.append(_Block(row, len(group), indexed))
+    return blocks
+
+
+def _per_minute(counted: list[tuple[tuple, int]]) -> list[tuple]:
+    """Counts per model, version and minute (requests, rows, failed rows, failed requests) of
+    a batch's rows, each with its number of requests (a block's, or 1), in the order of the
+    minutes table's key: writers sharing a PostgreSQL log then lock its rows in the same order."""
     counts: dict[tuple, list[int]] = {}
-    for row, _, _ in batch:
+    for row, n_requests in counted:
         key = (row[2], row[3], int(row[0] // 60))  # model, version, minute
         count = counts.get(key) or counts.setdefault(key, [0, 0, 0, 0])
-        count[0] += 1
+        count[0] += n_requests
         count[1] += row[4]
         count[2] += row[5]
         count[3] += row[6] >= 400
@@ -549,6 +632,13 @@ def _add_minutes_sql(marker: str) -> str:
     return f'{insert} ON CONFLICT ("model", "version", "minute") DO UPDATE SET {add}'
 
 
+def _add_members(connection) -> None:
+    """Adds the ``members`` column to a log written before blocks (same type as a new log's)."""
+    if "members" not in {c["name"] for c in sa.inspect(connection).get_columns(requests.name)}:
+        kind = requests.c.members.type.compile(dialect=connection.dialect)
+        connection.exec_driver_sql(f"ALTER TABLE {requests.name} ADD COLUMN members {kind}")
+
+
 def _count_minutes(dialect: str) -> sa.Insert:
     """Counts the logged requests per minute into an empty minutes table: a log written before
     pmmlkit kept the counts gets them when a service (or ``pmmlkit monitor``) first opens it.
@@ -560,7 +650,7 @@ def _count_minutes(dialect: str) -> sa.Insert:
         r.model,
         r.version,
         minute,
-        sa.func.count(),
+        sa.func.sum(sa.case((r.members.is_not(None), r.rows), else_=1)),  # a block: its rows
         sa.func.sum(r.rows),
         sa.func.sum(r.failed_rows),
         sa.func.sum(sa.case((r.status >= 400, 1), else_=0)),
@@ -590,22 +680,52 @@ class Logged:
     confidence: np.ndarray  # float per row, NaN where none
     errors: dict[int, str]  # row -> first error code
     inputs: dict[int, dict]  # row -> input record, for the sampled rows
+    # a block's: each row's request id, time and latency (None for a request's row)
+    members: dict[str, list] | None = None
 
     def answered(self) -> list[int]:
         """The rows with a prediction (not failed, not null)."""
         return [i for i, v in enumerate(self.predictions) if v is not None and i not in self.errors]
 
+    def request_of(self, i: int, request_id: str) -> tuple[str, int, float]:
+        """The request id, the row within its request, and the time of row ``i`` (a block's
+        rows are single records: row 0 of their own request; ``request_id`` is the column's)."""
+        if self.members is None:
+            return request_id, i, self.time
+        return self.members["request_ids"][i], 0, self.members["times"][i]
+
+
+def results(blob: bytes) -> tuple[list, np.ndarray | None]:
+    """A ``predictions`` column decoded: the target's value per row, and a block's confidence
+    (the largest class probability per row, NaN where none; None for a request's row, whose
+    confidence has its own column, and for a regressor's block)."""
+    decoded = orjson.loads(blob)
+    if type(decoded) is list:
+        return decoded, None
+    target, probabilities = decoded["target"], decoded["probabilities"]
+    answered = [answer["result"] for answer in decoded["answers"]]
+    predictions = [result.get(target) for result in answered]
+    if not probabilities:
+        return predictions, None
+    confidence = np.full(len(answered), np.nan)
+    for i, result in enumerate(answered):
+        found = [p for p in map(result.get, probabilities) if p is not None and p == p]
+        if found:
+            confidence[i] = max(found)
+    return predictions, confidence
+
 
 def decode(row) -> Logged:
     """A row of ``requests`` (a mapping with id, time, version and rows, and any of the result
-    columns predictions, confidence, errors and inputs) as a :class:`Logged`."""
+    columns predictions, confidence, errors, inputs and members) as a :class:`Logged`."""
     n = row["rows"]
     blob = row.get("predictions")
-    predictions = orjson.loads(blob) if blob is not None else []
+    predictions, confidence = results(blob) if blob is not None else ([], None)
     if predictions and len(predictions) != n:
         predictions = (predictions + [None] * n)[:n]
     blob = row.get("confidence")
-    confidence = np.frombuffer(blob, dtype="<f8") if blob is not None else np.full(n, np.nan)
+    if confidence is None:
+        confidence = np.frombuffer(blob, dtype="<f8") if blob is not None else np.full(n, np.nan)
     inputs = {}
     if row.get("inputs") is not None:
         sample = orjson.loads(row["inputs"])
@@ -624,6 +744,7 @@ def decode(row) -> Logged:
         confidence=confidence,
         errors={r: code for r, code in orjson.loads(errors)} if errors else {},
         inputs=inputs,
+        members=orjson.loads(row["members"]) if row.get("members") is not None else None,
     )
 
 

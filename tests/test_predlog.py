@@ -69,24 +69,37 @@ def test_rows_older_than_the_retention_are_purged(tmp_path):
 
 def test_volume_counts_every_request_of_the_window_and_every_bucket_of_its_series(tmp_path):
     """Volume comes from the minute counts the writer keeps (a window ends with the minute of
-    `now`): exact per version and per bucket of the series; each bucket with traffic draws its
-    latency and predictions even when the window's sample holds only the newest requests; a log
-    written before the counts existed gets them (and its missing indexes) when first opened; the
-    purge takes them with their requests."""
+    `now`): exact per version and per bucket of the series, single records in blocks counted
+    one by one; each bucket with traffic draws its latency and predictions even when the
+    window's sample holds only the newest requests; a log written before the counts existed
+    gets them (and its missing indexes) when first opened; the purge takes them with their
+    requests, and the blocks' request ids with their blocks."""
     from pmmlkit.scoring import monitoring
     from pmmlkit.scoring.errors import FieldError
     from pmmlkit.scoring.logwindow import Window
-    from pmmlkit.scoring.predlog import minutes
+    from pmmlkit.scoring.predlog import ids, minutes
 
     rng = np.random.default_rng(5)
     now = (time.time() // 60) * 60 - 5 * 3600 + 37.25  # mid-minute, within the retention
     end = now - 37.25 + 60  # the end of now's minute: the windows end there
     times = [*(now - rng.uniform(0, 3 * 3600, 800)), end - 3600, end - 3600.001, now]
+    times += [*(now - rng.uniform(0, 120, 300)), end - 3600.002, end - 3599.999]  # blocks
     path = str(tmp_path / "log.sqlite3")
-    log = PredictionLog.open(path, retention_days=1).start()
+    log = PredictionLog.open(path, retention_days=1, queue_size=len(times)).start()
     logged = []
     for i, at in enumerate(times):
         version, n = int(rng.integers(1, 3)), int(rng.integers(1, 5))
+        if i > 802:  # a single record answered: logged in a block
+            answer = {
+                "model": "m",
+                "version": version,
+                "request_id": f"r{i}",
+                "result": {"y": "no"},
+            }
+            names = ("y", (), ("a",))
+            log.record_answer(at, f"r{i}", "m", version, 1.0, orjson.dumps(answer), names, {})
+            logged.append((at, version, 1, 0, False))
+            continue
         failed = sorted(set(rng.integers(0, n, int(rng.integers(0, 3))).tolist()))
         status = 400 if len(failed) == n else 200
         errors = [(row, FieldError("a", "invalid_value", "x")) for row in failed]
@@ -94,7 +107,7 @@ def test_volume_counts_every_request_of_the_window_and_every_bucket_of_its_serie
             Scored(at, f"r{i}", "m", version, status, 1.0, n, "y", (), {"y": ["no"] * n}, errors)
         )
         logged.append((at, version, n, len(failed), status >= 400))
-    assert log.flush(timeout=30)
+    assert log.flush(timeout=30) and log.dropped_rows == 0
     log.close()
 
     def reported(engine, window: str, **options) -> dict:
@@ -146,13 +159,23 @@ def test_volume_counts_every_request_of_the_window_and_every_bucket_of_its_serie
     check(log.engine, "hour")
     indexes = {i["name"] for i in sa.inspect(log.engine).get_indexes("pmmlkit_log_requests")}
     assert "pmmlkit_log_requests_sampled" in indexes
+    with log.engine.connect() as connection:
+        blocks = connection.execute(
+            sa.select(logged_requests.c.time, logged_requests.c.rows).where(
+                logged_requests.c.members.is_not(None)
+            )
+        ).all()
+    assert max(n for _, n in blocks) > 1  # some blocks hold several requests
     log.retention_days = (time.time() - now + 1800) / 86400  # keeps the last half hour of `now`
     log.purge()
-    kept = [row for row in logged if row[0] >= (now - 1800) // 60 * 60]
+    cutoff = (now - 1800) // 60 * 60
+    kept = [row for row in logged if row[0] >= cutoff]
     with log.engine.connect() as connection:
         counted = connection.execute(sa.select(sa.func.sum(minutes.c.requests))).scalar()
+        indexed = connection.execute(sa.select(sa.func.count()).select_from(ids)).scalar()
     log.close()
     assert counted == len(kept) and 0 < len(kept) < len(times)
+    assert indexed == sum(n for at, n in blocks if at >= cutoff) < len(times) - 803
 
 
 def test_two_instances_share_one_postgres_log_that_survives_the_database_going_down(tmp_path):
@@ -293,15 +316,16 @@ def test_a_single_record_is_logged_as_its_row_of_a_batch_would_be(tmp_path):
         assert single.inputs == ({0: batch.inputs[row]} if row in batch.inputs else {})
 
 
-def test_a_single_record_logged_from_its_answer_is_the_row_a_batch_logs(tmp_path):
-    """A single record answered is queued as its answer's bytes (record_answer) and the writer
-    makes its row; a batch of the same records goes through record(). Row for row, they log the
-    same predictions, confidences and inputs (all sampled here), for classifiers (with and
+def test_single_records_logged_from_their_answers_are_the_rows_a_batch_logs(tmp_path):
+    """Single records answered are queued as their answers' bytes (record_answer) and the
+    writer logs those of a model version as a block (one row, a request per row, each id in
+    the ids table); a batch of the same records goes through record(). Row for row, they log
+    the same predictions, confidences and inputs (all sampled here), for classifiers (with and
     without missing values, an unknown field) and a regressor (no confidence); a single record
     with a client key takes record() and its key is found."""
     import pandas as pd
 
-    from pmmlkit.scoring.predlog import decode, keys
+    from pmmlkit.scoring.predlog import decode, ids, keys
 
     golden = Path(__file__).parent / "golden"
     cases = {name: records(pd.read_csv(golden / name / "input.csv").head(12)) for name in MODELS}
@@ -320,24 +344,136 @@ def test_a_single_record_logged_from_its_answer_is_the_row_a_batch_logs(tmp_path
         keyed = requests.post(
             f"{service.url}/v1/models/forest/predict",
             json={"record": cases["forest"][0], "key": "k1"},
+            headers={"X-Request-Id": "keyed"},
         )
         assert keyed.status_code == 200, keyed.text
+        own = requests.post(f"{service.url}/v1/models/forest/predict", json={"record": rows[0]})
+        own_id = own.json()["request_id"]  # the service's own: found by its time, not indexed
+        assert own.headers["X-Request-Id"] == own_id
         assert service.log.flush(timeout=30)
+        sent = requests.post(
+            f"{service.url}/v1/models/forest/feedback",
+            json={"request_id": own_id, "flag": "not_interested"},
+        )
+        assert sent.status_code == 201, sent.text
         with service.log.engine.connect() as connection:
             found = connection.execute(sa.select(logged_requests)).mappings().all()
             named = connection.execute(sa.select(keys.c.key, keys.c.row)).all()
-    logged = {row["request_id"]: row for row in found}
+            indexed = {rid: (block, row) for rid, block, row in connection.execute(sa.select(ids))}
+    logged = {row["request_id"]: row for row in found if row["members"] is None}
+    assert set(logged) == {*cases, "keyed"}
+    blocks = {row["id"]: decode(row) for row in found if row["members"] is not None}
+    single = {}  # request id -> (block, its row)
+    for block in blocks.values():
+        assert block.rows == len(block.members["request_ids"]) and not block.errors
+        assert block.time == min(block.members["times"])
+        single.update({rid: (block, i) for i, rid in enumerate(block.members["request_ids"])})
+    assert set(single) == {own_id} | {f"{n}{i}" for n, rows in cases.items() for i in range(12)}
+    assert indexed == {rid: (block.id, i) for rid, (block, i) in single.items() if rid != own_id}
     for name, rows in cases.items():
         batch = decode(logged[name])
         assert len(batch.inputs) == len(rows) and not batch.errors
         for i in range(len(rows)):
-            row = logged[f"{name}{i}"]
-            assert (row["rows"], row["failed_rows"], row["status"]) == (1, 0, 200)
-            assert row["predictions"] == orjson.dumps(batch.predictions[i : i + 1])
-            confidence = batch.confidence[i : i + 1].tobytes() if name != "regressor" else None
-            assert row["confidence"] == confidence  # the regressor: no class probabilities
-            assert decode(row).inputs == {0: batch.inputs[i]}
-            assert row["errors"] is None and row["latency_ms"] > 0
-    assert "not_a_field" not in decode(logged["logistic_mixed3"]).inputs[0]
-    assert 0.5 <= decode(logged["forest0"]).confidence[0] <= 1
-    assert named == [("k1", 0)]
+            block, j = single[f"{name}{i}"]
+            assert block.predictions[j] == batch.predictions[i]
+            assert type(block.predictions[j]) is type(batch.predictions[i])
+            assert block.confidence[j : j + 1].tobytes() == batch.confidence[i : i + 1].tobytes()
+            assert block.inputs[j] == batch.inputs[i]
+            assert block.members["latencies"][j] > 0
+            assert block.request_of(j, "") == (f"{name}{i}", 0, block.members["times"][j])
+    regressor, j = single["regressor0"]
+    assert np.isnan(regressor.confidence).all()  # no class probabilities
+    mixed, j = single["logistic_mixed3"]
+    assert "not_a_field" not in mixed.inputs[j]
+    forest, j = single["forest0"]
+    assert 0.5 <= forest.confidence[j] <= 1
+    assert named == [("k1", 0)] and decode(logged["keyed"]).rows == 1
+
+
+def test_single_records_in_blocks_take_feedback_and_are_cases_under_their_own_ids(tmp_path):
+    """A log written before blocks gets their column and id table when opened. A report reads
+    each request of a block (its latency, its prediction). Feedback names a single record the
+    service gave its own id (a UUIDv7: not indexed, found by its time, across a second's edge
+    too) or a client's id (indexed). Feedback names
+    a single record of a block by its own request id (row 0; any other row is unknown), the
+    newest prediction under an id wins whether a block's or a request's own row, and the cases
+    of a window are the block's requests in it, each under its own id, row 0 and time."""
+    from pmmlkit.scoring import cases, feedback, logwindow
+    from pmmlkit.scoring.errors import FeedbackError
+    from pmmlkit.scoring.predlog import ids
+
+    path = str(tmp_path / "log.sqlite3")
+    PredictionLog.open(path).close()
+    with sa.create_engine(f"sqlite:///{path}").begin() as connection:  # as before blocks
+        connection.exec_driver_sql("ALTER TABLE pmmlkit_log_requests DROP COLUMN members")
+        connection.exec_driver_sql("DROP TABLE pmmlkit_log_ids")
+    log = PredictionLog.open(path, inputs_rate=1.0).start()
+    names = ("y", ("probability(no)", "probability(yes)"), ("a",))
+    minute = time.time() // 60 * 60 - 120
+
+    def answered(at: float, rid: str, label: str, generated: bool = False) -> None:
+        p = 0.9 if label == "yes" else 0.3
+        result = {"y": label, "probability(no)": 1 - p, "probability(yes)": p}
+        answer = orjson.dumps({"model": "m", "version": 1, "request_id": rid, "result": result})
+        log.record_answer(at, rid, "m", 1, at - minute, answer, names, {"a": rid}, generated)
+
+    def own_id(ms: int) -> str:  # the form of new_request_id()'s, made at `ms`
+        return f"{ms << 80 | 0x7 << 76 | 0b10 << 62 | ms:032x}"
+
+    # made at 30.999 s and answered 1.3 ms later: in the block of second 31
+    own = {
+        own_id(int(minute * 1000) + ms): ms / 1000 + took
+        for ms, took in ((30_999, 0.0013), (31_000, 0.0004), (31_500, 0.0004))
+    }
+    for rid, at in own.items():
+        answered(minute + at, rid, "yes", generated=True)
+
+    log.record(
+        Scored(minute + 1, "dup", "m", 1, 200, 1.0, 2, "y", (), {"y": ["no", "no"]}, [])
+    )  # fmt: skip
+    for i in range(5):
+        answered(minute + 10 * i + 5, f"s{i}", "yes" if i % 2 else "no")
+    answered(minute + 50, "dup", "yes")  # the same id again, newer, in a block
+    assert log.flush(timeout=10)
+    with log.engine.connect() as connection:
+        window = logwindow.Window(minute, minute + 60, 60)
+        data = logwindow.read(connection, "m", window, None, sample=100, series=False)
+    latencies = [1.0, 5.0, 15.0, 25.0, 35.0, 45.0, 50.0, *own.values()]
+    assert np.allclose(sorted(data["requests"]["latency_ms"]), sorted(latencies), atol=1e-6)
+    assert sorted(data["predictions"]["prediction"]) == ["no"] * 5 + ["yes"] * 6
+    with log.engine.connect() as connection:
+        indexed = connection.execute(sa.select(ids.c.request_id)).scalars().all()
+    assert sorted(indexed) == ["dup", "s0", "s1", "s2", "s3", "s4"]  # not the service's own
+
+    def classes(version: int) -> list:
+        return ["no", "yes"]
+
+    for rid in own:
+        assert feedback.accept(log, "m", {"request_id": rid, "flag": "not_right"}, classes) == 1
+    assert feedback.accept(log, "m", {"request_id": "s3", "outcome": "no"}, classes) == 1
+    assert feedback.accept(log, "m", {"request_id": "dup", "correct": False}, classes) == 1
+    try:
+        feedback.accept(log, "m", {"request_id": "s3", "row": 1, "outcome": "no"}, classes)
+        raise AssertionError("row 1 of a single record was taken")
+    except FeedbackError as error:
+        assert error.status == 404 and error.code == "unknown_request"
+    found = cases.cases(log.engine, "m", minute + 14, minute + 60, with_inputs=True)
+    assert [(c["request_id"], c["row"]) for c in found] == [
+        ("dup", 0), ("s4", 0), ("s3", 0), *((rid, 0) for rid in reversed(own)), ("s2", 0), ("s1", 0)
+    ]  # fmt: skip
+    assert all(c["feedback"]["flag"] == "not_right" for c in found if c["request_id"] in own)
+    by_id = {c["request_id"]: c for c in found}
+    assert by_id["s3"]["feedback"]["outcome"] == "no" and by_id["s3"]["prediction"] == "yes"
+    assert by_id["s3"]["confidence"] == 0.9 and by_id["s3"]["inputs"] == {"a": "s3"}
+    assert by_id["s2"]["feedback"] is None and by_id["s2"]["confidence"] == 0.7
+    assert by_id["dup"]["feedback"]["correct"] is False  # the block's, newer than the request's
+    assert by_id["s1"]["time"] == monitoring_iso(minute + 15)
+    disagreed = cases.cases(log.engine, "m", minute, minute + 60, kind="disagreed")
+    log.close()
+    assert [c["request_id"] for c in disagreed] == ["dup", "s3"]
+
+
+def monitoring_iso(when: float) -> str:
+    from pmmlkit.scoring.monitoring import iso
+
+    return iso(when)
