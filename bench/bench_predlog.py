@@ -2,7 +2,8 @@
 the service logs an answered single record (in a block with the others of its batch) against a
 row per request (what a single record sent with a client key takes, and what every single record
 took before blocks); by kind of request id: the service's own (UUIDv7, time first) against
-random ones (uuid4, what a client may send as X-Request-Id).
+random ones (uuid4, what a client may send as X-Request-Id; a block indexes a client's ids, and
+not the service's own, which hold their time).
 
     .venv/bin/python bench/bench_predlog.py [--requests 500000] [--batch 500]
 
@@ -36,7 +37,7 @@ from pmmlkit.scoring.observe import new_request_id
 SLICES = 5
 
 
-def answer_message(when: float, request_id: str) -> tuple:
+def answer_message(when: float, request_id: str, generated: bool) -> tuple:
     """What the serving process queues for a single-record forest request answered 200
     (``PredictionLog.record_answer``): the answer's JSON bytes, which the writer keeps."""
     answer = orjson.dumps(
@@ -48,10 +49,10 @@ def answer_message(when: float, request_id: str) -> tuple:
         }
     )
     names = ("label", ("probability(0)", "probability(1)"), ("f1", "f2", "f3"))
-    return (None, when, request_id, "forest", 1, 0.3, answer, names, None)
+    return (None, when, request_id, "forest", 1, 0.3, answer, names, None, generated)
 
 
-def row_message(when: float, request_id: str) -> tuple:
+def row_message(when: float, request_id: str, generated: bool) -> tuple:
     """What ``PredictionLog.record`` queues for the same request: its row, encoded."""
     scored = predlog.Scored(
         when, request_id, "forest", 1, 200, 0.3, 1, "label", ("probability(0)", "probability(1)"),
@@ -74,7 +75,8 @@ def run(directory: Path, label: str, message, make_id, requests: int, batch: int
     for _ in range(SLICES):
         walls, now = [], time.time()
         batches = [  # made before the clock starts: only the writer's work is timed
-            [message(now, make_id()) for _ in range(batch)] for _ in range(per_slice)
+            [message(now, make_id(), make_id is new_request_id) for _ in range(batch)]
+            for _ in range(per_slice)
         ]
         before = resource.getrusage(resource.RUSAGE_SELF)
         for messages in batches:
