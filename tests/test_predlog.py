@@ -179,40 +179,67 @@ def test_volume_counts_every_request_of_the_window_and_every_bucket_of_its_serie
 
 
 def test_two_instances_share_one_postgres_log_that_survives_the_database_going_down(tmp_path):
+    """Two instances write one PostgreSQL log (a log from before blocks: the column is added on
+    open): each sees the other's requests, and takes feedback on the other's single records
+    (in blocks, under the service's own ids and a client's); while the database is down,
+    nothing is lost."""
     rows = records(like_training(300))
-    with (
-        Postgres() as database,
-        serve(tmp_path, prediction_log=database.url) as first,
-        Service(second_instance(tmp_path, database.url)).start() as second,
-    ):
-        for service in (first, second):
-            answer = requests.post(
-                f"{service.url}/v1/models/logistic_mixed/predict", json={"records": rows[:100]}
-            )
-            assert answer.status_code == 200
-            assert service.log.flush(timeout=30)
-        shared = monitoring_rows(second)
-        database.stop()
-        down = requests.post(
-            f"{first.url}/v1/models/logistic_mixed/predict", json={"records": rows[100:]}
-        )
-        refused = requests.get(f"{first.url}/v1/models/logistic_mixed/monitoring")
-        feedback = requests.post(
-            f"{first.url}/v1/models/logistic_mixed/feedback",
-            json={"request_id": down.json()["request_id"], "outcome": "no"},
-        )
-        assert not first.log.flush(timeout=2)  # the rows wait, in memory, for the database
-        database.start()
-        assert first.log.flush(timeout=90)
-        after = monitoring_rows(second)
-        errors = first.log.write_errors
-    assert shared == 200  # each instance sent 100 rows; either one sees both
+    with Postgres() as database:
+        old = PredictionLog.open(database.url)
+        with old.engine.begin() as connection:  # as before blocks
+            connection.exec_driver_sql("ALTER TABLE pmmlkit_log_requests DROP COLUMN members")
+            connection.exec_driver_sql("DROP TABLE pmmlkit_log_ids")
+        old.close()
+        with (
+            serve(tmp_path, prediction_log=database.url) as first,
+            Service(second_instance(tmp_path, database.url)).start() as second,
+        ):
+            shared, after, errors, down, refused, feedback = _share(database, first, second, rows)
+    assert shared == 206  # each instance sent 103 rows; either one sees both
     assert down.status_code == 200 and len(down.json()["results"]) == 200
     assert refused.status_code == 503
     assert refused.json()["error"]["code"] == "prediction_log_unavailable"
     assert feedback.status_code == 503
     assert errors >= 1
-    assert after == 400  # nothing lost while the database was down
+    assert after == 406  # nothing lost while the database was down
+
+
+def _share(database, first: Service, second: Service, rows: list) -> tuple:
+    """The traffic of the PostgreSQL test: what each instance sees, the database going down."""
+    singles = []
+    for service in (first, second):
+        url = f"{service.url}/v1/models/logistic_mixed/predict"
+        answer = requests.post(url, json={"records": rows[:100]})
+        assert answer.status_code == 200
+        for i, row in enumerate(rows[:3]):
+            headers = {"X-Request-Id": f"{service.url}-{i}"} if i == 2 else {}
+            single = requests.post(url, json={"record": row}, headers=headers)
+            assert single.status_code == 200, single.text
+            singles.append((service, single.json()["request_id"]))
+        assert service.log.flush(timeout=30)
+    for service, request_id in singles:  # each through the other instance
+        other = second if service is first else first
+        sent = requests.post(
+            f"{other.url}/v1/models/logistic_mixed/feedback",
+            json={"request_id": request_id, "outcome": "no"},
+        )
+        assert sent.status_code == 201, sent.text
+    shared = monitoring_rows(second)
+    database.stop()
+    down = requests.post(
+        f"{first.url}/v1/models/logistic_mixed/predict", json={"records": rows[100:]}
+    )
+    refused = requests.get(f"{first.url}/v1/models/logistic_mixed/monitoring")
+    feedback = requests.post(
+        f"{first.url}/v1/models/logistic_mixed/feedback",
+        json={"request_id": down.json()["request_id"], "outcome": "no"},
+    )
+    assert not first.log.flush(timeout=2)  # the rows wait, in memory, for the database
+    database.start()
+    assert first.log.flush(timeout=90)
+    after = monitoring_rows(second)
+    errors = first.log.write_errors
+    return shared, after, errors, down, refused, feedback
 
 
 def second_instance(tmp_path, url: str) -> Settings:
