@@ -144,7 +144,7 @@ def _bucketed(
 def _requests(logged, limit: int) -> dict:
     """The columns of _REQUEST_COLUMNS of the newest logged requests (and members; at least
     ``limit`` requests unless fewer were logged): a block's as its single records (each one row,
-    answered), at the block's time (the oldest one's: a block is within one minute, so it falls
+    answered), at the block's time (the oldest one's: a block is within one second, so it falls
     in the same bucket of any window)."""
     rows: list[tuple] = []
     for *columns, members in logged:

@@ -9,9 +9,9 @@ A single record that was answered goes as its answer's JSON bytes instead
 model version and second that arrive together as one *block*: one row whose rows are those
 requests (their answers as they were sent, their ids, times and latencies in ``members``); the
 request ids clients gave are indexed in ``ids``, the service's own hold their time. A row per
-single record cost the writer 10 to 12 us of CPU a request (parsing the answer, a row and three
-index entries), which on two cores shared with the requests' own work was most of the logging's
-cost at p95.
+single record cost the writer 6 to 12 us of CPU a request (parsing the answer, a row and three
+index entries); a block, 1.5 us with the service's ids (bench/bench_predlog.py). That cut the
+p99 of paced single records on two cores, not their p95 (see the README).
 A writer *process* takes the rows off the queue and writes them in batches, in SQLite by default
 and in PostgreSQL when the setting is a ``postgresql://`` URL (several instances behind a load
 balancer then share one log): its database work never holds this process's interpreter lock,
