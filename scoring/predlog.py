@@ -569,11 +569,14 @@ class _Writer:
 
 @dataclass
 class _Block:
-    """The answered single records of one model version and minute in a batch (see requests)."""
+    """The answered single records of one model version and second in a batch (see requests)."""
 
     row: tuple  # in the order of _BLOCK_COLUMNS
-    requests: int
     indexed: list[tuple[str, int]]  # the request ids to index (not the service's own) and rows
+
+    @property
+    def requests(self) -> int:
+        return self.row[4]  # its rows: one per request
 
 
 def _blocks(answered: list) -> list[_Block]:
@@ -606,7 +609,7 @@ def _blocks(answered: list) -> list[_Block]:
             predictions, None, None, inputs, orjson.dumps(members, option=_NUMPY),
         )  # fmt: skip
         indexed = [(m[2], i) for i, m in enumerate(group) if not m[9]]
-        blocks.append(_Block(row, len(group), indexed))
+        blocks.append(_Block(row, indexed))
     return blocks
 
 
@@ -707,12 +710,8 @@ def results(blob: bytes) -> tuple[list, np.ndarray | None]:
     predictions = [result.get(target) for result in answered]
     if not probabilities:
         return predictions, None
-    confidence = np.full(len(answered), np.nan)
-    for i, result in enumerate(answered):
-        found = [p for p in map(result.get, probabilities) if p is not None and p == p]
-        if found:
-            confidence[i] = max(found)
-    return predictions, confidence
+    columns = {p: [result.get(p) for result in answered] for p in probabilities}
+    return predictions, np.frombuffer(_confidence(columns, probabilities, len(answered)), "<f8")
 
 
 def decode(row) -> Logged:

@@ -427,6 +427,7 @@ def test_single_records_in_blocks_take_feedback_and_are_cases_under_their_own_id
     of a window are the block's requests in it, each under its own id, row 0 and time."""
     from pmmlkit.scoring import cases, feedback, logwindow
     from pmmlkit.scoring.errors import FeedbackError
+    from pmmlkit.scoring.monitoring import iso
     from pmmlkit.scoring.predlog import ids
 
     path = str(tmp_path / "log.sqlite3")
@@ -494,13 +495,7 @@ def test_single_records_in_blocks_take_feedback_and_are_cases_under_their_own_id
     assert by_id["s3"]["confidence"] == 0.9 and by_id["s3"]["inputs"] == {"a": "s3"}
     assert by_id["s2"]["feedback"] is None and by_id["s2"]["confidence"] == 0.7
     assert by_id["dup"]["feedback"]["correct"] is False  # the block's, newer than the request's
-    assert by_id["s1"]["time"] == monitoring_iso(minute + 15)
+    assert by_id["s1"]["time"] == iso(minute + 15)
     disagreed = cases.cases(log.engine, "m", minute, minute + 60, kind="disagreed")
     log.close()
     assert [c["request_id"] for c in disagreed] == ["dup", "s3"]
-
-
-def monitoring_iso(when: float) -> str:
-    from pmmlkit.scoring.monitoring import iso
-
-    return iso(when)
