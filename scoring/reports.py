@@ -18,6 +18,7 @@ requests to stall.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.connection
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -117,7 +118,16 @@ _opened: dict = {}  # in the worker: its engine and store
 
 def _open(url: str, store: str) -> None:
     os.nice(WORKER_NICENESS)  # the request threads go first when the cores are busy
+    threading.Thread(target=_exit_with_service, name="pmmlkit-reports-parent", daemon=True).start()
     _opened.update(engine=open_engine(url), store=ModelStore(store))
+
+
+def _exit_with_service() -> None:
+    """Ends the worker when the serving process is gone, however it ended (a SIGKILL, a crash):
+    the pool's call queue never reports it (this process holds both ends of its pipe), so the
+    worker waited on it for ever."""
+    multiprocessing.connection.wait([multiprocessing.parent_process().sentinel])
+    os._exit(0)
 
 
 def _started() -> bool:

@@ -1,0 +1,223 @@
+"""``pmmlkit serve`` as an operator runs it: a real process stopped the way systemd and Kubernetes
+stop one (SIGTERM), or killed outright, with its writer and report processes."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+
+from pmmlkit.converter.demo_pipelines import numeric_frame
+from pmmlkit.scoring.cases import cases
+from pmmlkit.scoring.predlog import open_engine
+from pmmlkit.scoring.server import _Stop
+
+DEMO = Path(__file__).parent.parent / "pmml_models"
+SERVING = re.compile(r"serving .* on (http://127\.0\.0\.1:\d+)")
+
+
+def start(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, str, Path]:
+    store = tmp_path / "store"
+    shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns(".lock", ".staging"))
+    log = tmp_path / "log.sqlite3"
+    command = [sys.executable, "-m", "pmmlkit.cli", "serve", "--store", str(store), "--port", "0"]
+    command += ["--prediction-log", str(log), "--monitor-interval", "60", "--reload-interval", "0"]
+    command += ["--access-log", str(tmp_path / "access.jsonl"), *options]
+    process = subprocess.Popen(
+        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=tmp_path
+    )
+    deadline = time.monotonic() + 120
+    for line in process.stderr:  # the log says where it listens (port 0: any free port)
+        found = SERVING.search(line)
+        if found:
+            return process, found.group(1), log
+        assert time.monotonic() < deadline, "the service did not start in 120 s"
+    pytest.fail(f"the service ended before serving (exit {process.wait()})")
+
+
+def children(pid: int) -> set[int]:
+    """Live processes whose parent is ``pid`` (from /proc: zombies do not count)."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and alive(int(entry.name)):
+            stat = (entry / "stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def helper_processes(pid: int) -> set[int]:
+    """The prediction log's writer and the report worker (multiprocessing's spawned processes),
+    once both have started, with multiprocessing's resource tracker."""
+    deadline = time.monotonic() + 60
+    while len(spawned := {p for p in children(pid) if b"spawn_main" in cmdline(p)}) < 2:
+        assert time.monotonic() < deadline, f"spawned processes after 60 s: {spawned}"
+        time.sleep(0.05)
+    assert len(spawned) == 2, [cmdline(p) for p in spawned]
+    return children(pid)
+
+
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (FileNotFoundError, ProcessLookupError):
+        return b""
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def gone_within(pids: set[int], seconds: float) -> set[int]:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and any(alive(p) for p in pids):
+        time.sleep(0.05)
+    return {p for p in pids if alive(p)}
+
+
+def logged(log: Path) -> list[str]:
+    """The request ids of forest's logged predictions."""
+    found = cases(open_engine(f"sqlite:///{log}"), "forest", 0, time.time() + 60, limit=10**6)
+    return [case["request_id"] for case in found]
+
+
+def score_some(url: str, count: int) -> list[str]:
+    frame = numeric_frame(np.random.default_rng(3), count, 6, "f")
+    ids = []
+    with requests.Session() as session:
+        for record in frame.to_dict("records"):
+            answer = session.post(f"{url}/v1/models/forest/predict", json={"record": record})
+            assert answer.status_code == 200, answer.text
+            ids.append(answer.headers["X-Request-Id"])
+    return ids
+
+
+def test_sigterm_writes_every_answered_request_to_the_logs_and_ends_its_processes(tmp_path):
+    process, url, log = start(tmp_path)
+    try:
+        helpers = helper_processes(process.pid)
+        ids = score_some(url, 300)
+        # At once: the last tenth of a second of records is still in the service's queue.
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0, process.stderr.read()
+        assert "stopped" in process.stderr.read()
+    finally:
+        process.kill()
+    assert gone_within(helpers, 10) == set()
+    assert sorted(logged(log)) == sorted(ids)
+    lines = (tmp_path / "access.jsonl").read_text().splitlines()
+    assert [json.loads(line)["request_id"] for line in lines[-300:]] == ids
+
+
+def test_the_writer_and_report_processes_end_when_the_service_is_killed(tmp_path):
+    process, url, _ = start(tmp_path)
+    try:
+        helpers = helper_processes(process.pid)
+        score_some(url, 5)
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=30)
+    finally:
+        process.kill()
+    assert gone_within(helpers, 10) == set()
+
+
+def test_under_traffic_a_sigterm_answers_every_request_it_logged(tmp_path):
+    """Four clients keep sending, two single records (answered inline, on the I/O thread), two
+    batches of 60 (on the request threads), while the service is told to stop: each request either got its whole answer or
+    never reached the service; none was logged as answered without the client getting it."""
+    process, url, log = start(tmp_path)
+    frame = numeric_frame(np.random.default_rng(5), 60, 6, "f")
+    bodies = [{"record": frame.iloc[0].to_dict()}, {"records": frame.to_dict("records")}]
+    answered: list[str] = []
+    refused = []
+
+    def client(k: int) -> None:
+        body = bodies[k % 2]
+        with requests.Session() as session:
+            for i in range(100_000):
+                rid = f"client{k}-{i}"
+                try:
+                    answer = session.post(
+                        f"{url}/v1/models/forest/predict",
+                        json=body,
+                        headers={"X-Request-Id": rid},
+                        timeout=30,
+                    )
+                except requests.ConnectionError:
+                    refused.append(rid)
+                    return
+                assert answer.status_code == 200, answer.text
+                assert len(answer.json().get("results", [None])) == len(body.get("records", [0]))
+                answered.append(rid)
+
+    try:
+        clients = [threading.Thread(target=client, args=(k,)) for k in range(4)]
+        for thread in clients:
+            thread.start()
+        deadline = time.monotonic() + 30
+        while len(answered) < 400 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=60) == 0
+        for thread in clients:
+            thread.join(timeout=60)
+    finally:
+        process.kill()
+    assert len(refused) == 4 and len(answered) >= 400
+    assert set(logged(log)) == set(answered)  # a case per row: a batch's id 60 times
+
+
+def test_a_batch_being_scored_when_sigterm_comes_is_answered_in_full(tmp_path):
+    """10,000 records on a request thread (JPMML-Evaluator: some 0.3 s): the I/O loop has ended
+    by the time they are scored; the answer still goes out, whole, and is logged."""
+    process, url, log = start(tmp_path, "--interpreted-models", "forest")
+    frame = numeric_frame(np.random.default_rng(9), 10_000, 6, "f")
+    body = json.dumps({"records": frame.to_dict("records")})
+    port = int(url.rsplit(":", 1)[1])
+    try:
+        requests.post(f"{url}/v1/models/forest/predict", json={"record": frame.iloc[0].to_dict()})
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        started = time.monotonic()
+        connection.request(
+            "POST",
+            "/v1/models/forest/predict",
+            body,
+            {"Content-Type": "application/json", "X-Request-Id": "the-batch"},
+        )
+        time.sleep(0.1)  # read by now, and being scored
+        process.send_signal(signal.SIGTERM)
+        answer = connection.getresponse()
+        results = json.loads(answer.read())["results"]
+        took = time.monotonic() - started
+        assert process.wait(timeout=60) == 0
+    finally:
+        process.kill()
+    assert answer.status == 200 and len(results) == 10_000 and took > 0.15, took
+    assert "the-batch" in logged(log)
+
+
+def test_a_sigterm_during_an_inline_answer_takes_effect_once_it_is_answered():
+    stop = _Stop()
+    with pytest.raises(SystemExit) as raised, stop.deferred():
+        stop(signal.SIGTERM, None)  # the I/O thread is answering: not yet
+        answered = True
+    assert answered and raised.value.code == 0
+    stop(signal.SIGTERM, None)  # a second signal while the logs are written: ignored
+    with pytest.raises(SystemExit):
+        _Stop()(signal.SIGTERM, None)  # the I/O thread was waiting: at once
