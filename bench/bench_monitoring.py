@@ -4,6 +4,7 @@ side by side, in one run.
     .venv/bin/python bench/bench_monitoring.py [--batch-requests 60] [--single-requests 400]
                                                [--rounds 3] [--inputs-rate 0.1]
                                                [--load 0.5] [--paced-seconds 3]
+                                               [--models forest ...] [--kinds batch single]
 
 Three servers serve a copy of the demo store (pmmlkit's default --threads each, subprocesses
 on 127.0.0.1): "logged" writes every prediction (and --inputs-rate of the inputs) to a SQLite
@@ -12,9 +13,11 @@ against off is what two identical servers differ by in this run (A/A), the noise
 overhead must be read against. For each model, kind (1000-row JSON batch, single record) and
 number of clients (1, 4; separate processes), each server first gets --warm-seconds of untimed
 requests, then the three take turns for --rounds rounds (who goes first rotates) and the
-latencies of all rounds are pooled. It prints p50/p95/p99, requests per second, the p95 overhead of
-logging against "off" with a bootstrap 95% interval (target: at most 5%), the A/A difference, and
-the rows the log wrote and dropped. A measurement, not a test: the exit code is 0 whatever the
+latencies of all rounds are pooled. It prints p50/p95/p99, requests per second, and the p95
+overhead of logging against "off" (target: at most 5%) two ways: of the pooled latencies, and as
+the median over rounds of each round's p95 ratio (paired: the servers of a round ran back to
+back), each with a bootstrap 95% interval; the A/A difference the same two ways; and the rows the
+log wrote and dropped. A measurement, not a test: the exit code is 0 whatever the
 numbers.
 
 Closed-loop clients (the next request when the answer is in) with 4 clients on a 2-core machine
@@ -45,6 +48,7 @@ GOLDEN = http.ROOT / "tests" / "golden"
 MODELS = ("logistic_mixed", "forest", "regressor")
 OVERHEAD_LIMIT = 0.05
 ENDPOINTS = ("logged", "off", "off-b")
+KINDS = {"1000 rows": "batch", "1 row": "single"}  # bench_http's payloads -> --kinds
 
 
 def bench(args) -> None:
@@ -81,6 +85,8 @@ def measure(pool: http.ClientPool, servers: dict, args) -> dict:
     for name in args.models:
         features = pd.read_csv(GOLDEN / name / "input.csv")
         for kind, body in http.payloads(features, 1000).items():
+            if KINDS[kind] not in args.kinds:
+                continue
             for server in servers.values():
                 status, answer = http.request_once(
                     server.port, "POST", f"/v1/models/{name}/predict", body
@@ -124,7 +130,8 @@ def _turn(round_: int) -> tuple[str, ...]:
 
 
 def p95_ratio(a_s: np.ndarray, b_s: np.ndarray, rng) -> tuple[float, float, float]:
-    """p95(a) / p95(b) - 1, with a bootstrap 95% interval (1000 resamples of each)."""
+    """p95(a) / p95(b) - 1 of the pooled latencies, with a bootstrap 95% interval (1000
+    resamples of each)."""
     point = np.percentile(a_s, 95) / np.percentile(b_s, 95) - 1
     draws = [
         np.percentile(rng.choice(a_s, a_s.size), 95) / np.percentile(rng.choice(b_s, b_s.size), 95)
@@ -135,38 +142,65 @@ def p95_ratio(a_s: np.ndarray, b_s: np.ndarray, rng) -> tuple[float, float, floa
     return point, low, high
 
 
+def paired_ratio(a_runs: list, b_runs: list, rng) -> tuple[float, float, float]:
+    """The median over rounds of p95(a) / p95(b) - 1 within a round, with a bootstrap 95%
+    interval over rounds. A round runs the three servers back to back, so what slows the machine
+    for a while (another tenant of the host, a client process descheduled) falls on one round of
+    all three and cancels out of its ratio; pooled, such a round sets the p95 of whichever server
+    it hit, and the pooled interval, which resamples requests, does not show that spread."""
+    ratios = np.array(
+        [np.percentile(a.latencies_s, 95) / np.percentile(b.latencies_s, 95) - 1
+         for a, b in zip(a_runs, b_runs, strict=True)]
+    )  # fmt: skip
+    draws = np.median(rng.choice(ratios, (2000, ratios.size)), axis=1)
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return float(np.median(ratios)), low, high
+
+
 def report(results: dict, args) -> None:
     print(
         f"\nLatency per request (ms) pooled over {args.rounds} rotating rounds; "
-        f"inputs logged for {args.inputs_rate:.0%} of rows. Overhead: p95 against 'off' "
-        "[bootstrap 95% interval]; off-b against off is the A/A noise floor."
+        f"inputs logged for {args.inputs_rate:.0%} of rows. Against 'off': the p95 of the "
+        "pooled latencies [bootstrap 95% interval over requests], and the median over rounds of "
+        "the round's p95 ratio [bootstrap 95% interval over rounds]; off-b against off is the "
+        "A/A noise floor."
     )
     header = (
         f"{'model':<16}{'kind':<11}{'clients':>7}  {'log':<8}{'p50':>8}{'p95':>9}{'p99':>9}"
-        f"{'req/s':>9}{'n':>6}  {'p95 vs off':<28}"
+        f"{'req/s':>9}{'n':>7}  {'pooled p95 vs off':<29}{'round p95 vs off':<28}"
     )
     print(header + "\n" + "-" * len(header))
     rng = np.random.default_rng(0)
-    verdicts: dict[bool, list[bool]] = {}  # paced? -> within the limit, per configuration
+    verdicts: dict[bool, list[tuple[bool, bool]]] = {}  # paced? -> (median, interval) within
     for (name, kind, clients, endpoint), runs in results.items():
         latencies = np.concatenate([r.latencies_s for r in runs]) * 1000
         rate = len(latencies) / sum(r.wall_s for r in runs)
         p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
         against = ""
         if endpoint != "off":
-            off = np.concatenate([r.latencies_s for r in results[name, kind, clients, "off"]])
+            off_runs = results[name, kind, clients, "off"]
+            off = np.concatenate([r.latencies_s for r in off_runs])
             ratio, low, high = p95_ratio(latencies, off * 1000, rng)
-            against = f"{ratio:+7.1%} [{low:+7.1%}, {high:+7.1%}]"
+            paired, p_low, p_high = paired_ratio(runs, off_runs, rng)
+            against = f"{ratio:+7.1%} [{low:+7.1%}, {high:+7.1%}]  "
+            against += f"{paired:+7.1%} [{p_low:+7.1%}, {p_high:+7.1%}]"
             if endpoint == "logged":
-                verdicts.setdefault("@" in clients, []).append(ratio <= OVERHEAD_LIMIT)
+                within = (paired <= OVERHEAD_LIMIT, p_high <= OVERHEAD_LIMIT)
+                verdicts.setdefault("@" in clients, []).append(within)
         print(
             f"{name:<16}{kind:<11}{clients:>7}  {endpoint:<8}{p50:8.2f}{p95:9.2f}{p99:9.2f}"
-            f"{rate:9.1f}{len(latencies):6d}  {against}"
+            f"{rate:9.1f}{len(latencies):7d}  {against}"
         )
-    print(f"\nTarget: logging adds at most {OVERHEAD_LIMIT:.0%} to p95.")
-    for paced, passed in sorted(verdicts.items()):
+    print(
+        f"\nTarget: logging adds at most {OVERHEAD_LIMIT:.0%} to p95 (read on the round p95 "
+        "ratios: the median, and the upper end of its interval)."
+    )
+    for paced, within in sorted(verdicts.items()):
         how = f"offered {args.load:.0%} of 'off's throughput" if paced else "closed loop"
-        print(f"  {how}: {sum(passed)} of {len(passed)} configurations PASS.")
+        print(
+            f"  {how}: median within in {sum(m for m, _ in within)} of {len(within)} "
+            f"configurations, whole interval within in {sum(i for _, i in within)}."
+        )
 
 
 def main() -> None:
@@ -192,6 +226,10 @@ def main() -> None:
         "--paced-seconds", type=float, default=3.0, help="Paced phase: seconds per server, round."
     )
     parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument(
+        "--kinds", nargs="*", choices=KINDS.values(), default=list(KINDS.values()),
+        help="Requests of 1000 rows (batch), of one record (single).",
+    )  # fmt: skip
     started = time.perf_counter()
     bench(parser.parse_args())
     print(f"({time.perf_counter() - started:.0f} s)")
