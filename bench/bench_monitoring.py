@@ -1,10 +1,9 @@
 """What the prediction log costs: `pmmlkit serve` with logging on against the same with it off,
 side by side, in one run.
 
-    .venv/bin/python bench/bench_monitoring.py [--batch-requests 60] [--single-requests 400]
-                                               [--rounds 3] [--inputs-rate 0.1]
-                                               [--load 0.5] [--paced-seconds 3]
-                                               [--models forest ...] [--kinds batch single]
+    .venv/bin/python bench/bench_monitoring.py [--rounds 12] [--seconds 2] [--inputs-rate 0.1]
+                                               [--load 0.5] [--models forest ...]
+                                               [--kinds batch single]
 
 Three servers serve a copy of the demo store (pmmlkit's default --threads each, subprocesses
 on 127.0.0.1): "logged" writes every prediction (and --inputs-rate of the inputs) to a SQLite
@@ -12,8 +11,8 @@ prediction log; "off" and "off-b" run with --prediction-log off. "off-b" is the 
 against off is what two identical servers differ by in this run (A/A), the noise floor the
 overhead must be read against. For each model, kind (1000-row JSON batch, single record) and
 number of clients (1, 4; separate processes), each server first gets --warm-seconds of untimed
-requests, then the three take turns for --rounds rounds (who goes first rotates) and the
-latencies of all rounds are pooled. It prints p50/p95/p99, requests per second, and the p95
+requests, then the three take turns for --rounds rounds of --seconds each (who goes first
+rotates: a round is the three back to back), and the latencies of all rounds are pooled. It prints p50/p95/p99, requests per second, and the p95
 overhead of logging against "off" (target: at most 5%) two ways: of the pooled latencies, and as
 the median over rounds of each round's p95 ratio (paired: the servers of a round ran back to
 back), each with a bootstrap 95% interval; the A/A difference the same two ways; and the rows the
@@ -82,6 +81,10 @@ def bench(args) -> None:
 
 def measure(pool: http.ClientPool, servers: dict, args) -> dict:
     results, round_ = {}, 0
+    # bench_http's runs end at a count or a time cap: closed loop ends at --seconds; paced, at
+    # its count of requests (--seconds at the pace), the cap only stopping a server far behind
+    closed = argparse.Namespace(warmup=args.warmup, time_cap=args.seconds)
+    paced = argparse.Namespace(warmup=args.warmup, time_cap=args.seconds + 60)
     for name in args.models:
         features = pd.read_csv(GOLDEN / name / "input.csv")
         for kind, body in http.payloads(features, 1000).items():
@@ -95,11 +98,10 @@ def measure(pool: http.ClientPool, servers: dict, args) -> dict:
                     raise SystemExit(f"{server.name} {name} {kind}: {status} {answer[:300]!r}")
                 http.warm(pool, server, f"/v1/models/{name}/predict", body, args.warm_seconds)
             path = f"/v1/models/{name}/predict"
-            count = args.single_requests if kind == "1 row" else args.batch_requests
             for clients in http.CLIENTS:
                 for _ in range(args.rounds):
                     for endpoint in _turn(round_):
-                        run = http.load(pool, servers[endpoint], path, body, clients, count, args)
+                        run = http.load(pool, servers[endpoint], path, body, clients, 10**9, closed)
                         results.setdefault((name, kind, str(clients), endpoint), []).append(run)
                     round_ += 1
                 print(f"  {name} {kind}, {clients} client(s): done", flush=True)
@@ -112,11 +114,13 @@ def measure(pool: http.ClientPool, servers: dict, args) -> dict:
                 args.load * sum(len(r.latencies_s) for r in served) / sum(r.wall_s for r in served)
             )
             pace = clients / rate  # seconds between two requests of one client
-            count = max(int(args.paced_seconds / pace), 1)
+            count = max(int(args.seconds / pace), 1)
             label = f"{clients} @{args.load:.0%}"
             for _ in range(args.rounds):
                 for endpoint in _turn(round_):
-                    run = http.load(pool, servers[endpoint], path, body, clients, count, args, pace)
+                    run = http.load(
+                        pool, servers[endpoint], path, body, clients, count, paced, pace
+                    )
                     results.setdefault((name, kind, label, endpoint), []).append(run)
                 round_ += 1
             print(f"  {name} {kind}, {clients} clients at {rate:.0f} requests/s: done", flush=True)
@@ -205,25 +209,22 @@ def report(results: dict, args) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Prediction log on vs off, over HTTP.")
-    parser.add_argument("--batch-requests", type=int, default=60, help="Per client, per round.")
-    parser.add_argument("--single-requests", type=int, default=400, help="Per client, per round.")
     parser.add_argument("--warmup", type=int, default=10, help="Untimed, per client.")
     parser.add_argument(
         "--warm-seconds", type=float, default=3.0, help="Untimed seconds per model, kind, server."
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="Rotating rounds (each server first in turn)."
+        "--rounds", type=int, default=12, help="Rotating rounds (each server first in turn)."
     )
-    parser.add_argument("--time-cap", type=float, default=30.0, help="Seconds per run.")
+    parser.add_argument(
+        "--seconds", type=float, default=2.0, help="Seconds per server and round (a run)."
+    )
     parser.add_argument("--inputs-rate", type=float, default=0.1, help="--log-inputs-rate.")
     parser.add_argument(
         "--load",
         type=float,
         default=0.5,
         help="Paced phase: offered load as a share of what 'off' served closed-loop (0: none).",
-    )
-    parser.add_argument(
-        "--paced-seconds", type=float, default=3.0, help="Paced phase: seconds per server, round."
     )
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument(
