@@ -1,22 +1,26 @@
 """What the prediction log costs: `pmmlkit serve` with logging on against the same with it off,
 side by side, in one run.
 
-    .venv/bin/python bench/bench_monitoring.py [--rounds 12] [--seconds 2] [--inputs-rate 0.1]
-                                               [--load 0.5] [--models forest ...]
-                                               [--kinds batch single]
+    .venv/bin/python bench/bench_monitoring.py [--replicates 3] [--rounds 4] [--seconds 2]
+                                               [--inputs-rate 0.1] [--load 0.5]
+                                               [--models forest ...] [--kinds batch single]
 
 Three servers serve a copy of the demo store (pmmlkit's default --threads each, subprocesses
 on 127.0.0.1): "logged" writes every prediction (and --inputs-rate of the inputs) to a SQLite
 prediction log; "off" and "off-b" run with --prediction-log off. "off-b" is the control: off-b
-against off is what two identical servers differ by in this run (A/A), the noise floor the
-overhead must be read against. For each model, kind (1000-row JSON batch, single record) and
-number of clients (1, 4; separate processes), each server first gets --warm-seconds of untimed
-requests, then the three take turns for --rounds rounds of --seconds each (who goes first
-rotates: a round is the three back to back), and the latencies of all rounds are pooled. It prints p50/p95/p99, requests per second, and the p95
-overhead of logging against "off" (target: at most 5%) two ways: of the pooled latencies, and as
-the median over rounds of each round's p95 ratio (paired: the servers of a round ran back to
-back), each with a bootstrap 95% interval; the A/A difference the same two ways; and the rows the
-log wrote and dropped. A measurement, not a test: the exit code is 0 whatever the
+against off is what two identical servers differ by (A/A), the noise floor the overhead must be
+read against. For each model, kind (1000-row JSON batch, single record) and number of clients
+(1, 4; separate processes), each server first gets --warm-seconds of untimed requests, then the
+three take turns for --rounds rounds of --seconds each (who goes first rotates: a round is the
+three back to back). All that --replicates times, each with three fresh server processes and a
+fresh log: two identical processes differ by several % for as long as they run (the JVM's
+compiled code, the interpreter's memory layout), so a single pair of processes measures that
+difference as much as the log's cost. It prints p50/p95/p99 and requests per second pooled over
+everything, and the p95 overhead of logging against "off" (target: at most 5%) two ways: of the
+pooled latencies, with a bootstrap 95% interval over requests, and as the median of each
+round's p95 ratio (paired: the servers of a round ran back to back), with a bootstrap 95%
+interval over replicates and rounds; the A/A difference the same two ways; and, per replicate,
+the rows the log wrote and dropped. A measurement, not a test: the exit code is 0 whatever the
 numbers.
 
 Closed-loop clients (the next request when the answer is in) with 4 clients on a 2-core machine
@@ -51,6 +55,16 @@ KINDS = {"1000 rows": "batch", "1 row": "single"}  # bench_http's payloads -> --
 
 
 def bench(args) -> None:
+    results: dict[tuple, list[list]] = {}  # (model, kind, clients, server) -> runs per replicate
+    for replicate in range(args.replicates):
+        for key, runs in replicate_run(args).items():
+            results.setdefault(key, []).append(runs)
+        print(f"replicate {replicate + 1} of {args.replicates}: done", flush=True)
+    report(results, args)
+
+
+def replicate_run(args) -> dict:
+    """One replicate: three fresh servers (a fresh log) through every configuration."""
     import shutil
 
     with tempfile.TemporaryDirectory(prefix="pmmlkit-bench-log-") as directory:
@@ -73,10 +87,10 @@ def bench(args) -> None:
             stack.callback(pool.close)
             results = measure(pool, servers, args)
             metrics = http.request_once(servers["logged"].port, "GET", "/metrics")[1].decode()
-    report(results, args)
     for line in metrics.splitlines():
         if line.startswith("pmmlkit_prediction_log_"):
-            print(line)
+            print(" ", line)
+    return results
 
 
 def measure(pool: http.ClientPool, servers: dict, args) -> dict:
@@ -146,27 +160,39 @@ def p95_ratio(a_s: np.ndarray, b_s: np.ndarray, rng) -> tuple[float, float, floa
     return point, low, high
 
 
-def paired_ratio(a_runs: list, b_runs: list, rng) -> tuple[float, float, float]:
-    """The median over rounds of p95(a) / p95(b) - 1 within a round, with a bootstrap 95%
-    interval over rounds. A round runs the three servers back to back, so what slows the machine
-    for a while (another tenant of the host, a client process descheduled) falls on one round of
-    all three and cancels out of its ratio; pooled, such a round sets the p95 of whichever server
-    it hit, and the pooled interval, which resamples requests, does not show that spread."""
-    ratios = np.array(
-        [np.percentile(a.latencies_s, 95) / np.percentile(b.latencies_s, 95) - 1
-         for a, b in zip(a_runs, b_runs, strict=True)]
-    )  # fmt: skip
-    draws = np.median(rng.choice(ratios, (2000, ratios.size)), axis=1)
+def p95(run) -> float:
+    return float(np.percentile(run.latencies_s, 95))
+
+
+def paired_ratio(a_runs: list[list], b_runs: list[list], rng) -> tuple[float, float, float]:
+    """The median of p95(a) / p95(b) - 1 within a round, over the rounds of all replicates,
+    with a bootstrap 95% interval (replicates resampled, then rounds within each). A round runs
+    the three servers back to back, so what slows the machine for a while (another tenant of
+    the host, a client descheduled) falls on one round of all three and cancels out of its
+    ratio. A replicate is three fresh server processes: two identical processes differ by a
+    few % for as long as they run (the JVM's compiled code, the interpreter's memory layout),
+    which no number of rounds averages out, so the interval counts replicates, not requests."""
+
+    def within(a_replicate: list, b_replicate: list) -> np.ndarray:
+        pairs = zip(a_replicate, b_replicate, strict=True)
+        return np.array([p95(a) / p95(b) - 1 for a, b in pairs])
+
+    ratios = [within(a, b) for a, b in zip(a_runs, b_runs, strict=True)]
+    draws = [
+        np.median(np.concatenate([rng.choice(ratios[i], ratios[i].size) for i in picked]))
+        for picked in rng.integers(len(ratios), size=(2000, len(ratios)))
+    ]
     low, high = np.percentile(draws, [2.5, 97.5])
-    return float(np.median(ratios)), low, high
+    return float(np.median(np.concatenate(ratios))), low, high
 
 
 def report(results: dict, args) -> None:
     print(
-        f"\nLatency per request (ms) pooled over {args.rounds} rotating rounds; "
-        f"inputs logged for {args.inputs_rate:.0%} of rows. Against 'off': the p95 of the "
-        "pooled latencies [bootstrap 95% interval over requests], and the median over rounds of "
-        "the round's p95 ratio [bootstrap 95% interval over rounds]; off-b against off is the "
+        f"\nLatency per request (ms) pooled over {args.replicates} replicate(s) of "
+        f"{args.rounds} rotating rounds of {args.seconds:g} s; inputs logged for "
+        f"{args.inputs_rate:.0%} of rows. Against 'off': the p95 of the pooled latencies "
+        "[bootstrap 95% interval over requests], and the median over rounds of the round's p95 "
+        "ratio [bootstrap 95% interval over replicates and rounds]; off-b against off is the "
         "A/A noise floor."
     )
     header = (
@@ -176,16 +202,17 @@ def report(results: dict, args) -> None:
     print(header + "\n" + "-" * len(header))
     rng = np.random.default_rng(0)
     verdicts: dict[bool, list[tuple[bool, bool]]] = {}  # paced? -> (median, interval) within
-    for (name, kind, clients, endpoint), runs in results.items():
+    for (name, kind, clients, endpoint), replicates in results.items():
+        runs = [run for replicate in replicates for run in replicate]
         latencies = np.concatenate([r.latencies_s for r in runs]) * 1000
         rate = len(latencies) / sum(r.wall_s for r in runs)
         p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
         against = ""
         if endpoint != "off":
-            off_runs = results[name, kind, clients, "off"]
-            off = np.concatenate([r.latencies_s for r in off_runs])
+            off_replicates = results[name, kind, clients, "off"]
+            off = np.concatenate([r.latencies_s for rs in off_replicates for r in rs])
             ratio, low, high = p95_ratio(latencies, off * 1000, rng)
-            paired, p_low, p_high = paired_ratio(runs, off_runs, rng)
+            paired, p_low, p_high = paired_ratio(replicates, off_replicates, rng)
             against = f"{ratio:+7.1%} [{low:+7.1%}, {high:+7.1%}]  "
             against += f"{paired:+7.1%} [{p_low:+7.1%}, {p_high:+7.1%}]"
             if endpoint == "logged":
@@ -214,8 +241,12 @@ def main() -> None:
         "--warm-seconds", type=float, default=3.0, help="Untimed seconds per model, kind, server."
     )
     parser.add_argument(
-        "--rounds", type=int, default=12, help="Rotating rounds (each server first in turn)."
+        "--rounds", type=int, default=4, help="Rotating rounds (each server first in turn)."
     )
+    parser.add_argument(
+        "--replicates", type=int, default=3,
+        help="Times the three servers are started afresh (fresh processes, fresh log).",
+    )  # fmt: skip
     parser.add_argument(
         "--seconds", type=float, default=2.0, help="Seconds per server and round (a run)."
     )
