@@ -6,7 +6,6 @@ with Service(Settings(store="pmml_models", port=0)).start() as service:
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import logging
@@ -210,8 +209,11 @@ class _Channel(HTTPChannel):
         more = super().received(data)
         while self.inline:  # service() may queue the next of pipelined requests the same way
             self.inline = False
-            with _stop.deferred():
+            _stop.busy = True  # plain attributes: this runs for every single record
+            try:
                 self.service()
+            finally:
+                _stop.answered()
         return more
 
 
@@ -236,15 +238,12 @@ class _Stop:
         if not self.busy:
             raise SystemExit(0)
 
-    @contextlib.contextmanager
-    def deferred(self):
-        self.busy = True
-        try:
-            yield
-        finally:
-            self.busy = False
-            if self.requested:
-                raise SystemExit(0)
+    def answered(self) -> None:
+        """The I/O thread's inline answer is done (``busy`` was set for it): a signal that came
+        meanwhile takes effect now."""
+        self.busy = False
+        if self.requested:
+            raise SystemExit(0)
 
 
 _stop = _Stop()
