@@ -155,10 +155,11 @@ def _open(visit: Visit, service, name: str) -> dict:
     page = visit.page
     page.goto(f"http://127.0.0.1:{service[0]}/ui")
     page.click(f'nav a[data-model="{name}"]')
-    page.wait_for_function(
-        "n => document.querySelectorAll('figure[data-chart] canvas').length === n"
+    page.wait_for_function(  # the model's own charts: the first model's may be drawn already
+        "([n, name]) => document.querySelector('#model h2')?.textContent === name"
+        " && document.querySelectorAll('figure[data-chart] canvas').length === n"
         " && document.querySelector('#cases tbody tr')",
-        arg=7,
+        arg=[7, name],
     )
     status, report, _ = call(service, "GET", f"/v1/models/{name}/monitoring?window=day")
     assert status == 200
