@@ -29,33 +29,45 @@ SERVING = re.compile(r"serving .* on (http://127\.0\.0\.1:\d+)")
 
 
 def start(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, str, Path]:
+    """The service on any free port, its messages in ``serve.err`` (a file, not a pipe that
+    nobody reads and that would stop the service once full)."""
     store = tmp_path / "store"
     shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns(".lock", ".staging"))
     log = tmp_path / "log.sqlite3"
     command = [sys.executable, "-m", "pmmlkit.cli", "serve", "--store", str(store), "--port", "0"]
     command += ["--prediction-log", str(log), "--monitor-interval", "60", "--reload-interval", "0"]
     command += ["--access-log", str(tmp_path / "access.jsonl"), *options]
-    process = subprocess.Popen(
-        command, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True, cwd=tmp_path
-    )
+    with (tmp_path / "serve.err").open("w") as err:
+        process = subprocess.Popen(command, stderr=err, stdout=subprocess.DEVNULL, cwd=tmp_path)
     deadline = time.monotonic() + 120
-    for line in process.stderr:  # the log says where it listens (port 0: any free port)
-        found = SERVING.search(line)
-        if found:
-            return process, found.group(1), log
+    while not (found := SERVING.search(messages(tmp_path))):  # where it listens
+        if process.poll() is not None:
+            pytest.fail(f"the service ended before serving (exit {process.returncode})")
         assert time.monotonic() < deadline, "the service did not start in 120 s"
-    pytest.fail(f"the service ended before serving (exit {process.wait()})")
+        time.sleep(0.05)
+    return process, found.group(1), log
+
+
+def messages(tmp_path: Path) -> str:
+    return (tmp_path / "serve.err").read_text()
 
 
 def children(pid: int) -> set[int]:
     """Live processes whose parent is ``pid`` (from /proc: zombies do not count)."""
     found = set()
     for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and alive(int(entry.name)):
-            stat = (entry / "stat").read_text()
-            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-                found.add(int(entry.name))
+        fields = stat(int(entry.name)) if entry.name.isdigit() else None
+        if fields is not None and fields[0] != "Z" and int(fields[1]) == pid:
+            found.add(int(entry.name))
     return found
+
+
+def stat(pid: int) -> list[str] | None:
+    """/proc/PID/stat's fields after the command's name (state, parent, ...), None if gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
 
 
 def helper_processes(pid: int) -> set[int]:
@@ -77,11 +89,8 @@ def cmdline(pid: int) -> bytes:
 
 
 def alive(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    fields = stat(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 def gone_within(pids: set[int], seconds: float) -> set[int]:
@@ -115,8 +124,8 @@ def test_sigterm_writes_every_answered_request_to_the_logs_and_ends_its_processe
         ids = score_some(url, 300)
         # At once: the last tenth of a second of records is still in the service's queue.
         process.send_signal(signal.SIGTERM)
-        assert process.wait(timeout=60) == 0, process.stderr.read()
-        assert "stopped" in process.stderr.read()
+        assert process.wait(timeout=60) == 0, messages(tmp_path)
+        assert "stopped" in messages(tmp_path)
     finally:
         process.kill()
     assert gone_within(helpers, 10) == set()
@@ -139,13 +148,14 @@ def test_the_writer_and_report_processes_end_when_the_service_is_killed(tmp_path
 
 def test_under_traffic_a_sigterm_answers_every_request_it_logged(tmp_path):
     """Four clients keep sending, two single records (answered inline, on the I/O thread), two
-    batches of 60 (on the request threads), while the service is told to stop: each request either got its whole answer or
-    never reached the service; none was logged as answered without the client getting it."""
+    batches of 60 (on the request threads), while the service is told to stop: each request
+    either got its whole answer or never reached the service; none was logged as answered
+    without the client getting it."""
     process, url, log = start(tmp_path)
     frame = numeric_frame(np.random.default_rng(5), 60, 6, "f")
     bodies = [{"record": frame.iloc[0].to_dict()}, {"records": frame.to_dict("records")}]
     answered: list[str] = []
-    refused = []
+    refused, wrong = [], []  # a client's connection error; an answer that was not the whole one
 
     def client(k: int) -> None:
         body = bodies[k % 2]
@@ -162,8 +172,10 @@ def test_under_traffic_a_sigterm_answers_every_request_it_logged(tmp_path):
                 except requests.ConnectionError:
                     refused.append(rid)
                     return
-                assert answer.status_code == 200, answer.text
-                assert len(answer.json().get("results", [None])) == len(body.get("records", [0]))
+                whole = len(answer.json().get("results", [None])) == len(body.get("records", [0]))
+                if answer.status_code != 200 or not whole:
+                    wrong.append((rid, answer.status_code, answer.text[:300]))
+                    return
                 answered.append(rid)
 
     try:
@@ -179,7 +191,7 @@ def test_under_traffic_a_sigterm_answers_every_request_it_logged(tmp_path):
             thread.join(timeout=60)
     finally:
         process.kill()
-    assert len(refused) == 4 and len(answered) >= 400
+    assert wrong == [] and len(refused) == 4 and len(answered) >= 400
     assert set(logged(log)) == set(answered)  # a case per row: a batch's id 60 times
 
 
