@@ -176,6 +176,10 @@ class BatchResult:
     n_rows: int
     columns: dict[str, Sequence]
     errors: list[tuple[int, FieldError]] = field(default_factory=list)
+    # The batch's input columns as they came (a list, array or Series per input field it had),
+    # which the prediction log samples from (picks from a column instead of a dict lookup per
+    # sampled record and field); None for a single record scored in one call.
+    inputs: Mapping[str, Sequence] | None = None
 
     def errors_by_row(self) -> dict[int, list[FieldError]]:
         by_row: dict[int, list[FieldError]] = {}
@@ -338,7 +342,9 @@ class Model:
             )
         except jpype.JException as error:
             raise _translate(error) from None
-        return _batch_result(batch, self.outputs, n_rows, bad_rows)
+        result = _batch_result(batch, self.outputs, n_rows, bad_rows)
+        result.inputs = columns
+        return result
 
     def _record_values(self, record: dict) -> list | None:
         """The record's values in input field order as :meth:`_score_values` takes them (a whole

@@ -227,6 +227,7 @@ def _scored(rid: str, facts: dict, status: int, duration: float) -> Scored:
         scored.columns = result.columns
         scored.errors = result.errors
         scored.data = data
+        scored.inputs = result.inputs
         scored.keys = facts.get("keys")
     return scored
 

@@ -4,6 +4,7 @@ columns) and CSV, with the limits and the one error body."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import time
 from collections import Counter
@@ -171,7 +172,7 @@ def with_unknown_fields(result: BatchResult, records: list, known: frozenset[str
     if not extra:
         return result
     errors = sorted(result.errors + extra, key=lambda item: item[0])
-    return BatchResult(result.n_rows, result.columns, errors)
+    return dataclasses.replace(result, errors=errors)
 
 
 def error_counts(result: BatchResult) -> dict[str, int]:

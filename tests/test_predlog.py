@@ -417,6 +417,81 @@ def test_single_records_logged_from_their_answers_are_the_rows_a_batch_logs(tmp_
     assert named == [("k1", 0)] and decode(logged["keyed"]).rows == 1
 
 
+def test_a_batchs_sampled_inputs_are_the_values_sent_in_every_body_shape(tmp_path):
+    """The log samples a batch's inputs from the columns scoring made of its body (records,
+    columns or CSV): each logged row decodes to the values sent (an int stays an int, a field
+    a record lacks or an empty cell is null, a field the model does not take is left out, a
+    record that is not an object has nulls); a regressor's predictions, stored as float64
+    bytes, decode to the numbers answered, a failed row's as null."""
+    from pmmlkit.scoring.predlog import decode
+
+    fields = ("color", "region", "age", "income", "score")
+    sent = [
+        {"color": "red", "region": "west", "age": 41, "income": 57.5, "score": 0.9},
+        {"color": "blue", "income": 30.25, "score": 0.1, "not_a_field": [1, 2]},  # lacks two
+        "not a record",
+        {"color": "green", "region": "east", "age": 23.5, "income": 12, "score": 0},
+    ]
+    expected = [
+        {"color": "red", "region": "west", "age": 41, "income": 57.5, "score": 0.9},
+        {"color": "blue", "region": None, "age": None, "income": 30.25, "score": 0.1},
+        dict.fromkeys(fields),
+        {"color": "green", "region": "east", "age": 23.5, "income": 12, "score": 0},
+    ]
+    columns = {"color": ["red", "blue"], "age": [7, None], "score": [0.5, 0.25], "other": [1, 2]}
+    csv_body = "color,region,age,income,score,other\nred,,33,1.5,0.5,x\nblue,north,,2,0.75,y\n"
+    with serve(tmp_path) as service:
+        url = f"{service.url}/v1/models/logistic_mixed/predict"
+        answers = [
+            requests.post(url, json={"records": sent}, headers={"X-Request-Id": "records"}),
+            requests.post(url, json={"columns": columns}, headers={"X-Request-Id": "columns"}),
+            requests.post(
+                url,
+                data=csv_body,
+                headers={"Content-Type": "text/csv", "X-Request-Id": "csv"},
+            ),
+        ]
+        regressor = [
+            {"x1": 0.5, "x2": 0.25, "x3": 1, "x4": 0.75, "x5": 0.125},
+            {"x1": "high", "x2": 0.25, "x3": 1, "x4": 0.75, "x5": 0.125},
+            {"x1": 0.1, "x2": 0.2, "x3": 0.3, "x4": 0.4, "x5": 0.5},
+        ]
+        answers.append(
+            requests.post(
+                f"{service.url}/v1/models/regressor/predict",
+                json={"records": regressor},
+                headers={"X-Request-Id": "regressor"},
+            )
+        )
+        assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+        assert service.log.flush(timeout=30)
+        with service.log.engine.connect() as connection:
+            found = connection.execute(sa.select(logged_requests)).mappings().all()
+    logged = {row["request_id"]: decode(row) for row in found}
+    records_logged = logged["records"]
+    assert records_logged.inputs == dict(enumerate(expected))
+    assert type(records_logged.inputs[0]["age"]) is int
+    assert type(records_logged.inputs[3]["income"]) is int
+    assert set(records_logged.errors) == {2} and records_logged.answered() == [0, 1, 3]
+    assert logged["columns"].inputs == {
+        0: {"color": "red", "age": 7, "score": 0.5},  # columns not sent are not logged
+        1: {"color": "blue", "age": None, "score": 0.25},
+    }
+    assert logged["csv"].inputs == {
+        0: {"color": "red", "region": None, "age": 33.0, "income": 1.5, "score": 0.5},
+        1: {"color": "blue", "region": "north", "age": None, "income": 2.0, "score": 0.75},
+    }
+    answered = answers[3].json()["results"]
+    numbers = logged["regressor"]
+    assert set(numbers.errors) == {1}
+    assert numbers.predictions[1] is None and answered[1] is None
+    target = next(iter(answered[0]))
+    assert numbers.predictions[0] == answered[0][target]
+    assert numbers.predictions[2] == answered[2][target]
+    assert all(type(numbers.predictions[i]) is float for i in (0, 2))
+    assert numbers.inputs[1]["x1"] == "high" and numbers.inputs[0]["x3"] == 1
+
+
 def test_single_records_in_blocks_take_feedback_and_are_cases_under_their_own_ids(tmp_path):
     """A log written before blocks gets their column and id table when opened. A report reads
     each request of a block (its latency, its prediction). Feedback names a single record the
