@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import pytest
 import requests
 import sqlalchemy as sa
 
@@ -415,6 +416,47 @@ def test_single_records_logged_from_their_answers_are_the_rows_a_batch_logs(tmp_
     forest, j = single["forest0"]
     assert 0.5 <= forest.confidence[j] <= 1
     assert named == [("k1", 0)] and decode(logged["keyed"]).rows == 1
+
+
+def test_a_batchs_inputs_sample_keeps_each_row_at_the_rate(tmp_path):
+    """A batch's inputs are sampled systematically (every step-th row from a random start):
+    over many requests each row position is kept at --log-inputs-rate, for a rate whose inverse
+    is a whole number (0.25: exactly one row in four of every request) and one whose inverse is
+    not (0.3: steps of 3 and 4 mixed); the values logged are the sent row's."""
+    from pmmlkit.scoring.predlog import decode
+
+    n, requests_per_rate = 7, 1500
+    for rate in (0.3, 0.25):
+        path = str(tmp_path / f"log{rate}.sqlite3")
+        log = PredictionLog.open(path, inputs_rate=rate, seed=7, queue_size=2 * requests_per_rate)
+        log.start()
+        for i in range(requests_per_rate):
+            log.record(
+                Scored(
+                    time=time.time(), request_id=f"r{i}", model="m", version=1, status=200,
+                    latency_ms=1.0, n_rows=n, target="y", columns={"y": [1.0] * n},
+                    data=[{"a": i, "b": str(row)} for row in range(n)], input_names=["a", "b"],
+                    inputs={"a": [i] * n, "b": [str(row) for row in range(n)]},
+                )
+            )  # fmt: skip
+        assert log.flush(timeout=30)
+        with log.engine.connect() as connection:
+            found = connection.execute(sa.select(logged_requests)).mappings().all()
+        log.close()
+        assert len(found) == requests_per_rate
+        kept = np.zeros(n)
+        for row in found:
+            logged = decode(row)
+            i = int(row["request_id"][1:])
+            assert all(logged.inputs[r] == {"a": i, "b": str(r)} for r in logged.inputs)
+            rows = sorted(logged.inputs)
+            gaps = set(np.diff(rows).tolist())
+            assert gaps <= ({4} if rate == 0.25 else {3, 4}) and len(gaps) <= 1
+            kept[rows] += 1
+        # binomial: 1500 draws of p = rate per position, sd about 17; 6 sd either side
+        assert np.all(np.abs(kept - rate * requests_per_rate) < 6 * 17.8), kept
+        if rate == 0.25:  # whole-number step: 1 or 2 of 7 rows each time, exactly 7/4 on average
+            assert kept.sum() == pytest.approx(rate * n * requests_per_rate, rel=0.05)
 
 
 def test_a_batchs_sampled_inputs_are_the_values_sent_in_every_body_shape(tmp_path):

@@ -1,0 +1,405 @@
+"""What the prediction log costs, read inside one service: logging switched on and off by the
+second in one server process, with an A/A control.
+
+    .venv/bin/python bench/bench_log_overhead.py [--seconds 90] [--slot 1.0] [--settle 0.3]
+                                                 [--clients 4] [--inputs-rate 0.1]
+                                                 [--models regressor forest ...]
+                                                 [--kinds batch single]
+
+bench_monitoring.py compares log-on and log-off servers, separate processes: two identical
+processes differ by several % for as long as they run (the JVM's compiled code, the
+interpreter's memory layout), so it needs replicates of fresh processes and its intervals stay
+wide (+6 to +21% for 1000-row requests, the A/A control -7 to +4%). Here one service (this
+file with --serve: pmmlkit's Service on 127.0.0.1, a SQLite prediction log in a temporary
+directory, the demo store, the service's defaults otherwise) serves all the time, and a thread
+of it switches the log on (the request path records every request as it does in production)
+or off (nothing recorded; the writer process idles) at each wall-clock slot of --slot seconds.
+Three slots make a cycle, one for each arm "on", "off" and "off-b" (off again: the A/A control),
+in an order drawn per cycle (the same draw in the server and in the analysis). --clients
+closed-loop clients (separate processes, one persistent connection each) send one model's
+requests for --seconds; a request counts for the arm of the slot it started in, unless it
+started in the slot's first --settle seconds (the writer then still writes the last slot's
+records; a thread switched at the boundary may run a little late). The p95 of each arm's
+requests pooled, "on" and "off-b" against "off", with a bootstrap 95% interval over cycles
+(a cycle's requests are resampled together: what slows the machine for a few seconds falls
+on the three arms of a cycle alike). Requests per second per arm too. A measurement, not a
+test: the exit code is 0 whatever the numbers. scikit-learn and pypmml have no prediction log
+to compare with: this bench compares pmmlkit with itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import math
+import multiprocessing
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from http.client import HTTPConnection
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_http as http  # payloads, request_once
+
+ARMS = ("on", "off", "off-b")
+MODELS = ("regressor", "forest", "logistic_mixed")
+KINDS = {"1000 rows": "batch", "1 row": "single"}  # bench_http's payloads -> --kinds
+OVERHEAD_LIMIT = 0.05
+SEED = 20261203
+
+
+def arms_of(cycle: int) -> list[str]:
+    """The order of the arms in a cycle: the same draw in the server and the analysis."""
+    return random.Random(SEED * 1_000_003 + cycle).sample(ARMS, len(ARMS))
+
+
+def arm_at(moment: float, slot_s: float) -> tuple[int, str]:
+    """The cycle and the arm of the slot a wall-clock moment falls in."""
+    cycle, position = divmod(math.floor(moment / slot_s), len(ARMS))
+    return cycle, arms_of(cycle)[position]
+
+
+# -- the service, in its own process --------------------------------------------------------------
+
+
+def serve(directory: Path, inputs_rate: float, slot_s: float) -> None:
+    """pmmlkit's Service as `pmmlkit serve` runs it (garbage collector frozen after loading;
+    access lines on stdout) on the store in ``directory``, its port written to the file "port"
+    there, the log switched by the slot until stdin closes."""
+    import threading
+
+    from pmmlkit.scoring.server import Service
+    from pmmlkit.scoring.settings import Settings
+
+    settings = Settings(
+        store=directory / "store", port=0, prediction_log=str(directory / "log.sqlite3"),
+        log_inputs_rate=inputs_rate,
+        reload_interval=0,
+    )  # fmt: skip
+    with Service(settings).start() as service:
+        gc.collect()
+        gc.freeze()
+        observed, prediction_log = service.app, service.log  # the middleware that records
+        ended = threading.Event()
+        threading.Thread(target=lambda: (sys.stdin.read(), ended.set()), daemon=True).start()
+        (directory / "port.tmp").write_text(str(service.port))
+        (directory / "port.tmp").rename(directory / "port")
+        with (directory / "cpu.tsv").open("a") as cpu:
+            while not ended.is_set():
+                now = time.time()
+                _, arm = arm_at(now, slot_s)
+                observed.log = prediction_log if arm == "on" else None
+                slot = math.floor(now / slot_s)
+                for name, seconds in cpu_seconds().items():  # what the last slot used
+                    cpu.write(f"{slot}\t{name}\t{seconds}\n")
+                cpu.flush()
+                ended.wait((slot + 1) * slot_s - time.time() + 0.0005)
+        observed.log = prediction_log  # what is queued is written on close
+
+
+def cpu_seconds() -> dict[str, float]:
+    """User + system CPU so far of this process's threads by kind ("service:" and a Python
+    thread's name, digits dropped, or a JVM thread's: "service:waitress", "service:C2
+    CompilerThre") and of each of its processes (the log's writer "pmmlkit-predlog", the
+    monitoring reports' worker); Linux."""
+    import threading
+
+    ticks = os.sysconf("SC_CLK_TCK")
+    named = {t.native_id: t.name for t in threading.enumerate()}
+    found: dict[str, float] = {}
+    for task in Path("/proc/self/task").iterdir():
+        with contextlib.suppress(OSError, ValueError):
+            head, tail = (task / "stat").read_text().rsplit(")", 1)
+            kind = named.get(int(task.name), head.split("(", 1)[1])
+            kind = "service:" + re.sub(r"[-_ #]*\d+$", "", kind)
+            fields = tail.split()
+            found[kind] = found.get(kind, 0.0) + (int(fields[11]) + int(fields[12])) / ticks
+    for child in multiprocessing.active_children():
+        with contextlib.suppress(OSError):
+            fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            found[child.name] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+# -- clients --------------------------------------------------------------------------------------
+
+
+def client(connection) -> None:
+    """A closed-loop client in its own process: for each job, requests on one connection until
+    the job's wall-clock end; sends back each request's start (wall clock) and latency."""
+    while (job := connection.recv()) is not None:
+        port, path, body, until = job
+        starts, latencies, failed = [], [], 0
+        link = HTTPConnection(http.HOST, port, timeout=120)
+        try:
+            while (began := time.time()) < until:
+                tick = time.perf_counter()
+                failed += http.post(link, path, body) != 200
+                latencies.append(time.perf_counter() - tick)
+                starts.append(began)
+        except Exception as error:  # reported by the bench, which then stops
+            connection.send((None, None, repr(error)))
+            continue
+        finally:
+            link.close()
+        connection.send((np.array(starts), np.array(latencies), failed))
+
+
+class Clients:
+    def __init__(self, size: int):
+        context = multiprocessing.get_context("spawn")
+        self.pipes, self.processes = [], []
+        for _ in range(size):
+            parent, child = context.Pipe()
+            process = context.Process(target=client, args=(child,), daemon=True)
+            process.start()
+            self.pipes.append(parent)
+            self.processes.append(process)
+
+    def run(self, port: int, path: str, body: bytes, seconds: float) -> tuple:
+        """All clients for ``seconds``: every request's start and latency."""
+        until = time.time() + seconds
+        for pipe in self.pipes:
+            pipe.send((port, path, body, until))
+        starts, latencies = [], []
+        for pipe in self.pipes:
+            if not pipe.poll(seconds + 180):
+                raise SystemExit("A client gave no answer.")
+            got_starts, got_latencies, failed = pipe.recv()
+            if got_starts is None or failed:
+                raise SystemExit(f"A client of {path} failed: {failed}")
+            starts.append(got_starts)
+            latencies.append(got_latencies)
+        return np.concatenate(starts), np.concatenate(latencies), until - seconds, until
+
+    def close(self) -> None:
+        for pipe in self.pipes:
+            with contextlib.suppress(OSError):
+                pipe.send(None)
+        for process in self.processes:
+            process.join(timeout=10)
+
+
+# -- analysis -------------------------------------------------------------------------------------
+
+
+def by_cycle(starts, latencies, began: float, ended: float, slot_s: float, settle_s: float):
+    """The latencies of the whole cycles within [began, ended): per cycle, per arm."""
+    slots = np.floor(starts / slot_s).astype(np.int64)
+    settled = starts - slots * slot_s >= settle_s
+    cycles = {}
+    width = slot_s * len(ARMS)
+    for slot in np.unique(slots):
+        cycle, position = divmod(int(slot), len(ARMS))
+        if cycle * width < began or (cycle + 1) * width > ended:
+            continue
+        chosen = (slots == slot) & settled
+        cycles.setdefault(cycle, {})[arms_of(cycle)[position]] = latencies[chosen]
+    return [arms for arms in cycles.values() if len(arms) == len(ARMS)]
+
+
+def cpu_by_arm(path: Path, starts, began: float, ended: float, slot_s: float) -> dict:
+    """Per arm, the CPU per request (ms) of each kind of thread or process that cpu_seconds
+    reads: each slot's CPU (between the service's readings at its boundaries) and requests
+    (all that started in it) summed per arm, whole cycles only."""
+    readings: dict[int, dict[str, float]] = {}
+    for line in path.read_text().splitlines():
+        slot, name, seconds = line.split("\t")
+        readings.setdefault(int(slot), {}).setdefault(name, float(seconds))
+    slots, counts = np.unique(np.floor(starts / slot_s).astype(np.int64), return_counts=True)
+    counts = dict(zip(slots.tolist(), counts.tolist(), strict=True))
+    width = slot_s * len(ARMS)
+    used = {arm: {} for arm in ARMS}
+    requests = dict.fromkeys(ARMS, 0)
+    for slot, before in readings.items():
+        cycle, position = divmod(slot, len(ARMS))
+        after = readings.get(slot + 1)
+        if after is None or cycle * width < began or (cycle + 1) * width > ended:
+            continue
+        arm = arms_of(cycle)[position]
+        requests[arm] += counts.get(slot, 0)
+        for name, seconds in after.items():
+            used[arm][name] = used[arm].get(name, 0.0) + seconds - before.get(name, seconds)
+    return {
+        arm: {name: 1000 * cpu / max(requests[arm], 1) for name, cpu in sums.items()}
+        for arm, sums in used.items()
+    }
+
+
+def parts(cpu: dict[str, float]) -> dict[str, float]:
+    """A slot's CPU per request by process: the service, the log's writer, the others."""
+    found = dict.fromkeys(("service", "writer", "others"), 0.0)
+    for name, ms in cpu.items():
+        if name.startswith("service:"):
+            found["service"] += ms
+        else:
+            found["writer" if name == "pmmlkit-predlog" else "others"] += ms
+    return found
+
+
+def p95_against_off(cycles: list[dict], arm: str, rng) -> tuple[float, float, float]:
+    """p95(arm) / p95(off) - 1 of the pooled requests, with a bootstrap 95% interval over
+    cycles (2000 resamples)."""
+
+    def ratio(picked) -> float:
+        ours = np.concatenate([cycles[i][arm] for i in picked])
+        off = np.concatenate([cycles[i]["off"] for i in picked])
+        return np.percentile(ours, 95) / np.percentile(off, 95) - 1
+
+    point = ratio(range(len(cycles)))
+    draws = [ratio(picked) for picked in rng.integers(len(cycles), size=(2000, len(cycles)))]
+    low, high = np.percentile(draws, [2.5, 97.5])
+    return point, low, high
+
+
+def report(results: dict, args) -> None:
+    print(
+        f"\nLatency per request (ms), {args.clients} closed-loop clients, one service whose log "
+        f"is on or off by {args.slot:g} s slot (a slot's first {args.settle:g} s not counted); "
+        f"inputs logged for {args.inputs_rate:.0%} of rows. p95 against 'off' with a bootstrap "
+        "95% interval over cycles; off-b against off is the A/A noise floor."
+    )
+    header = (
+        f"{'model':<16}{'kind':<11}{'log':<7}{'p50':>8}{'p95':>9}{'p99':>9}{'req/s':>9}"
+        f"{'n':>8}  {'p95 vs off':<27}{'req/s vs off':>12}"
+    )
+    print(header + "\n" + "-" * len(header))
+    rng = np.random.default_rng(0)
+    within = []
+    for (name, kind), (cycles, _) in results.items():
+        counted_s = len(cycles) * (args.slot - args.settle)
+        rates = {arm: sum(c[arm].size for c in cycles) / counted_s for arm in ARMS}
+        for arm in ARMS:
+            latencies = np.concatenate([c[arm] for c in cycles]) * 1000
+            p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
+            against = ""
+            if arm != "off":
+                ratio, low, high = p95_against_off(cycles, arm, rng)
+                against = f"{ratio:+7.1%} [{low:+7.1%}, {high:+7.1%}]  "
+                against += f"{rates[arm] / rates['off'] - 1:+10.1%}"
+                if arm == "on":
+                    within.append((ratio <= OVERHEAD_LIMIT, high <= OVERHEAD_LIMIT))
+            print(
+                f"{name:<16}{kind:<11}{arm:<7}{p50:8.2f}{p95:9.2f}{p99:9.2f}{rates[arm]:9.1f}"
+                f"{latencies.size:8d}  {against}"
+            )
+    print(
+        "\nCPU per request (ms) of the service process (the JVM's threads included), the "
+        "log's writer process and the others (the monitoring reports' worker), over each "
+        "arm's whole slots; the clients not counted."
+    )
+    header = f"{'model':<16}{'kind':<11}{'log':<7}" + "".join(
+        f"{p:>10}" for p in ("service", "writer", "others")
+    )
+    header += f"{'total':>10}{'vs off':>9}"
+    print(header + "\n" + "-" * len(header))
+    for (name, kind), (_, cpu) in results.items():
+        off = sum(cpu["off"].values())
+        for arm in ARMS:
+            total = sum(cpu[arm].values())
+            columns = "".join(f"{ms:10.3f}" for ms in parts(cpu[arm]).values())
+            print(f"{name:<16}{kind:<11}{arm:<7}{columns}{total:10.3f}{total / off - 1:+9.1%}")
+    print("\nThe service's CPU per request (ms) by thread (0.01 ms or more in an arm):")
+    for (name, kind), (_, cpu) in results.items():
+        threads = sorted({t for arm in ARMS for t in cpu[arm] if t.startswith("service:")})
+        for thread in threads:
+            used = [cpu[arm].get(thread, 0.0) for arm in ARMS]
+            if max(used) >= 0.01:
+                figures = "".join(f"{arm} {ms:7.3f}  " for arm, ms in zip(ARMS, used, strict=True))
+                print(f"  {name:<16}{kind:<11}{thread[8:]:<24}{figures}")
+    print(
+        f"\nTarget: logging adds at most {OVERHEAD_LIMIT:.0%} to p95: the point within in "
+        f"{sum(p for p, _ in within)} of {len(within)} configurations, the whole interval "
+        f"within in {sum(i for _, i in within)}."
+    )
+
+
+def wait_for_port(server: subprocess.Popen, path: Path) -> int:
+    deadline = time.monotonic() + http.READY_TIMEOUT_S
+    while not path.exists():
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise SystemExit(f"The service did not start (exit code {server.poll()}).")
+        time.sleep(0.1)
+    return int(path.read_text())
+
+
+def bench(args) -> None:
+    with tempfile.TemporaryDirectory(prefix="pmmlkit-bench-overhead-") as directory:
+        tmp = Path(directory)
+        shutil.copytree(http.ROOT / "pmml_models", tmp / "store")
+        command = [sys.executable, __file__, "--serve", str(tmp)]
+        command += ["--inputs-rate", str(args.inputs_rate), "--slot", str(args.slot)]
+        with contextlib.ExitStack() as stack:
+            output = stack.enter_context((tmp / "service.out").open("wb"))
+            server = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=output, cwd=http.ROOT)
+            stack.callback(server.wait, timeout=120)
+            stack.callback(server.stdin.close)
+            port = wait_for_port(server, tmp / "port")
+            clients = Clients(args.clients)
+            stack.callback(clients.close)
+            results = {}
+            for name in args.models:
+                features = pd.read_csv(http.ROOT / "tests" / "golden" / name / "input.csv")
+                for kind, body in http.payloads(features, 1000).items():
+                    if KINDS[kind] not in args.kinds:
+                        continue
+                    path = f"/v1/models/{name}/predict"
+                    status, answer = http.request_once(port, "POST", path, body)
+                    if status != 200 or b'"errors":[{' in answer:
+                        raise SystemExit(f"{name} {kind}: {status} {answer[:300]!r}")
+                    clients.run(port, path, body, args.warm_seconds)
+                    starts, latencies, began, ended = clients.run(port, path, body, args.seconds)
+                    cycles = by_cycle(starts, latencies, began, ended, args.slot, args.settle)
+                    cpu = cpu_by_arm(tmp / "cpu.tsv", starts, began, ended, args.slot)
+                    results[name, kind] = cycles, cpu
+                    print(f"  {name} {kind}: {len(cycles)} cycles, {starts.size} requests",
+                          flush=True)  # fmt: skip
+            metrics = http.request_once(port, "GET", "/metrics")[1].decode().splitlines()
+            print(*(line for line in metrics if line.startswith("pmmlkit_prediction_log_")),
+                  sep="\n")  # fmt: skip
+    report(results, args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Prediction log on vs off in one service.")
+    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the service's process
+    parser.add_argument(
+        "--seconds", type=float, default=90.0, help="Timed seconds per model and kind."
+    )
+    parser.add_argument(
+        "--warm-seconds", type=float, default=5.0, help="Untimed, per model and kind."
+    )
+    parser.add_argument("--slot", type=float, default=1.0, help="Seconds the log stays on or off.")
+    parser.add_argument(
+        "--settle", type=float, default=0.3, help="A slot's first seconds, not counted."
+    )
+    parser.add_argument("--clients", type=int, default=4, help="Closed-loop client processes.")
+    parser.add_argument("--inputs-rate", type=float, default=0.1, help="--log-inputs-rate.")
+    parser.add_argument("--models", nargs="*", default=list(MODELS))
+    parser.add_argument(
+        "--kinds", nargs="*", choices=KINDS.values(), default=list(KINDS.values()),
+        help="Requests of 1000 rows (batch), of one record (single).",
+    )  # fmt: skip
+    args = parser.parse_args()
+    if args.serve:
+        serve(args.serve, args.inputs_rate, args.slot)
+        return
+    if not 0 <= args.settle < args.slot:
+        parser.error("--settle must be at least 0 and less than --slot")
+    started = time.perf_counter()
+    bench(args)
+    print(f"({time.perf_counter() - started:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
