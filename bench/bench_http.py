@@ -376,14 +376,15 @@ def post(http_connection, path: str, body: bytes) -> int:
 
 class ClientPool:
     """``size`` client processes (spawned: nothing of the bench's state is shared), reused by
-    every configuration."""
+    every configuration; each runs ``target`` (client_process, or another bench's) on its end
+    of a pipe."""
 
-    def __init__(self, size: int):
+    def __init__(self, size: int, target=client_process):
         context = multiprocessing.get_context("spawn")
         self.pipes, self.processes = [], []
         for _ in range(size):
             parent, child = context.Pipe()
-            process = context.Process(target=client_process, args=(child,), daemon=True)
+            process = context.Process(target=target, args=(child,), daemon=True)
             process.start()
             self.pipes.append(parent)
             self.processes.append(process)

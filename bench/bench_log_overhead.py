@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import gc
+import itertools
 import math
 import multiprocessing
 import os
@@ -135,18 +136,31 @@ def cpu_seconds() -> dict[str, float]:
 
 
 def client(connection) -> None:
-    """A closed-loop client in its own process: for each job, requests on one connection until
-    the job's wall-clock end; sends back each request's start (wall clock) and latency."""
+    """A client in its own process: for each job, requests on one connection until the job's
+    wall-clock end; sends back each request's start (wall clock) and latency. Closed loop (the
+    next request when the answer is in) unless the job has a pace: then request i is due at
+    start + pace * (i + a random offset), its start is when it was due and its latency counts
+    from then, so a service that falls behind is charged for the wait (no coordinated
+    omission)."""
     while (job := connection.recv()) is not None:
-        port, path, body, until = job
+        port, path, body, until, pace_s = job
         starts, latencies, failed = [], [], 0
         link = HTTPConnection(http.HOST, port, timeout=120)
+        wall, tick = time.time(), time.perf_counter()  # wall clock = wall + (perf - tick)
+        offset = random.random()  # the clients' requests interleave rather than come together
         try:
-            while (began := time.time()) < until:
-                tick = time.perf_counter()
+            for i in itertools.count():
+                began = time.perf_counter()
+                if pace_s is not None:
+                    began = tick + pace_s * (i + offset)
+                    wait = began - time.perf_counter()
+                    if wait > 0:
+                        time.sleep(wait)
+                if wall + began - tick >= until:
+                    break
                 failed += http.post(link, path, body) != 200
-                latencies.append(time.perf_counter() - tick)
-                starts.append(began)
+                latencies.append(time.perf_counter() - began)
+                starts.append(wall + began - tick)
         except Exception as error:  # reported by the bench, which then stops
             connection.send((None, None, repr(error)))
             continue
@@ -155,22 +169,17 @@ def client(connection) -> None:
         connection.send((np.array(starts), np.array(latencies), failed))
 
 
-class Clients:
+class Clients(http.ClientPool):
     def __init__(self, size: int):
-        context = multiprocessing.get_context("spawn")
-        self.pipes, self.processes = [], []
-        for _ in range(size):
-            parent, child = context.Pipe()
-            process = context.Process(target=client, args=(child,), daemon=True)
-            process.start()
-            self.pipes.append(parent)
-            self.processes.append(process)
+        super().__init__(size, client)
 
-    def run(self, port: int, path: str, body: bytes, seconds: float) -> tuple:
-        """All clients for ``seconds``: every request's start and latency."""
+    def run(self, port: int, path: str, body: bytes, seconds: float, rate=None) -> tuple:
+        """All clients for ``seconds``, closed loop or together sending ``rate`` requests a
+        second: every request's start and latency."""
         until = time.time() + seconds
+        pace_s = None if rate is None else len(self.pipes) / rate
         for pipe in self.pipes:
-            pipe.send((port, path, body, until))
+            pipe.send((port, path, body, until, pace_s))
         starts, latencies = [], []
         for pipe in self.pipes:
             if not pipe.poll(seconds + 180):
@@ -181,13 +190,6 @@ class Clients:
             starts.append(got_starts)
             latencies.append(got_latencies)
         return np.concatenate(starts), np.concatenate(latencies), until - seconds, until
-
-    def close(self) -> None:
-        for pipe in self.pipes:
-            with contextlib.suppress(OSError):
-                pipe.send(None)
-        for process in self.processes:
-            process.join(timeout=10)
 
 
 # -- analysis -------------------------------------------------------------------------------------
@@ -208,7 +210,7 @@ def by_cycle(starts, latencies, began: float, ended: float, slot_s: float, settl
     return [arms for arms in cycles.values() if len(arms) == len(ARMS)]
 
 
-def cpu_by_arm(path: Path, starts, began: float, ended: float, slot_s: float) -> dict:
+def cpu_by_arm(path: Path, starts, _latencies, began: float, ended: float, slot_s: float) -> dict:
     """Per arm, the CPU per request (ms) of each kind of thread or process that cpu_seconds
     reads: each slot's CPU (between the service's readings at its boundaries) and requests
     (all that started in it) summed per arm, whole cycles only."""
@@ -262,23 +264,29 @@ def p95_against_off(cycles: list[dict], arm: str, rng) -> tuple[float, float, fl
     return point, low, high
 
 
+def rates(cycles: list[dict], args) -> dict[str, float]:
+    """Each arm's requests a second over the counted part of its slots."""
+    counted_s = len(cycles) * (args.slot - args.settle)
+    return {arm: sum(c[arm].size for c in cycles) / counted_s for arm in ARMS}
+
+
 def report(results: dict, args) -> None:
     print(
-        f"\nLatency per request (ms), {args.clients} closed-loop clients, one service whose log "
+        f"\nLatency per request (ms), {args.clients} clients (closed loop, then paced: from when "
+        "each request was due), one service whose log "
         f"is on or off by {args.slot:g} s slot (a slot's first {args.settle:g} s not counted); "
         f"inputs logged for {args.inputs_rate:.0%} of rows. p95 against 'off' with a bootstrap "
         "95% interval over cycles; off-b against off is the A/A noise floor."
     )
     header = (
-        f"{'model':<16}{'kind':<11}{'log':<7}{'p50':>8}{'p95':>9}{'p99':>9}{'req/s':>9}"
+        f"{'model':<16}{'kind':<11}{'load':<8}{'log':<7}{'p50':>8}{'p95':>9}{'p99':>9}{'req/s':>9}"
         f"{'n':>8}  {'p95 vs off':<27}{'req/s vs off':>12}"
     )
     print(header + "\n" + "-" * len(header))
     rng = np.random.default_rng(0)
-    within = []
-    for (name, kind), (cycles, _) in results.items():
-        counted_s = len(cycles) * (args.slot - args.settle)
-        rates = {arm: sum(c[arm].size for c in cycles) / counted_s for arm in ARMS}
+    within: dict[str, list] = {}  # load -> (point, interval) within the target
+    for (name, kind, load), (cycles, _) in results.items():
+        served = rates(cycles, args)
         for arm in ARMS:
             latencies = np.concatenate([c[arm] for c in cycles]) * 1000
             p50, p95, p99 = np.percentile(latencies, [50, 95, 99])
@@ -286,11 +294,12 @@ def report(results: dict, args) -> None:
             if arm != "off":
                 ratio, low, high = p95_against_off(cycles, arm, rng)
                 against = f"{ratio:+7.1%} [{low:+7.1%}, {high:+7.1%}]  "
-                against += f"{rates[arm] / rates['off'] - 1:+10.1%}"
+                against += f"{served[arm] / served['off'] - 1:+10.1%}"
                 if arm == "on":
-                    within.append((ratio <= OVERHEAD_LIMIT, high <= OVERHEAD_LIMIT))
+                    verdict = (ratio <= OVERHEAD_LIMIT, high <= OVERHEAD_LIMIT)
+                    within.setdefault(load, []).append(verdict)
             print(
-                f"{name:<16}{kind:<11}{arm:<7}{p50:8.2f}{p95:9.2f}{p99:9.2f}{rates[arm]:9.1f}"
+                f"{name:<16}{kind:<11}{load:<8}{arm:<7}{p50:8.2f}{p95:9.2f}{p99:9.2f}{served[arm]:9.1f}"
                 f"{latencies.size:8d}  {against}"
             )
     print(
@@ -298,30 +307,34 @@ def report(results: dict, args) -> None:
         "log's writer process and the others (the monitoring reports' worker), over each "
         "arm's whole slots; the clients not counted."
     )
-    header = f"{'model':<16}{'kind':<11}{'log':<7}" + "".join(
+    header = f"{'model':<16}{'kind':<11}{'load':<8}{'log':<7}" + "".join(
         f"{p:>10}" for p in ("service", "writer", "others")
     )
     header += f"{'total':>10}{'vs off':>9}"
     print(header + "\n" + "-" * len(header))
-    for (name, kind), (_, cpu) in results.items():
+    for (name, kind, load), (_, cpu) in results.items():
         off = sum(cpu["off"].values())
         for arm in ARMS:
             total = sum(cpu[arm].values())
             columns = "".join(f"{ms:10.3f}" for ms in parts(cpu[arm]).values())
-            print(f"{name:<16}{kind:<11}{arm:<7}{columns}{total:10.3f}{total / off - 1:+9.1%}")
+            print(
+                f"{name:<16}{kind:<11}{load:<8}{arm:<7}{columns}{total:10.3f}{total / off - 1:+9.1%}"
+            )
     print("\nThe service's CPU per request (ms) by thread (0.01 ms or more in an arm):")
-    for (name, kind), (_, cpu) in results.items():
+    for (name, kind, load), (_, cpu) in results.items():
         threads = sorted({t for arm in ARMS for t in cpu[arm] if t.startswith("service:")})
         for thread in threads:
             used = [cpu[arm].get(thread, 0.0) for arm in ARMS]
             if max(used) >= 0.01:
                 figures = "".join(f"{arm} {ms:7.3f}  " for arm, ms in zip(ARMS, used, strict=True))
-                print(f"  {name:<16}{kind:<11}{thread[8:]:<24}{figures}")
-    print(
-        f"\nTarget: logging adds at most {OVERHEAD_LIMIT:.0%} to p95: the point within in "
-        f"{sum(p for p, _ in within)} of {len(within)} configurations, the whole interval "
-        f"within in {sum(i for _, i in within)}."
-    )
+                print(f"  {name:<16}{kind:<11}{load:<8}{thread[8:]:<24}{figures}")
+    print(f"\nTarget: logging adds at most {OVERHEAD_LIMIT:.0%} to p95.")
+    for load, verdicts in within.items():
+        how = "closed loop" if load == "closed" else f"paced at {load} of what 'off' served"
+        print(
+            f"  {how}: the point within in {sum(p for p, _ in verdicts)} of {len(verdicts)} "
+            f"configurations, the whole interval within in {sum(i for _, i in verdicts)}."
+        )
 
 
 def wait_for_port(server: subprocess.Popen, path: Path) -> int:
@@ -358,12 +371,17 @@ def bench(args) -> None:
                     if status != 200 or b'"errors":[{' in answer:
                         raise SystemExit(f"{name} {kind}: {status} {answer[:300]!r}")
                     clients.run(port, path, body, args.warm_seconds)
-                    starts, latencies, began, ended = clients.run(port, path, body, args.seconds)
-                    cycles = by_cycle(starts, latencies, began, ended, args.slot, args.settle)
-                    cpu = cpu_by_arm(tmp / "cpu.tsv", starts, began, ended, args.slot)
-                    results[name, kind] = cycles, cpu
-                    print(f"  {name} {kind}: {len(cycles)} cycles, {starts.size} requests",
-                          flush=True)  # fmt: skip
+                    rate = None  # closed loop first; then, paced, a share of what off served
+                    for load in ("closed", f"{args.load:.0%}")[: 1 + bool(args.load)]:
+                        run = clients.run(port, path, body, args.seconds, rate)
+                        cycles = by_cycle(*run, args.slot, args.settle)
+                        results[name, kind, load] = (
+                            cycles,
+                            cpu_by_arm(tmp / "cpu.tsv", *run, args.slot),
+                        )
+                        rate = args.load * rates(cycles, args)["off"]
+                        print(f"  {name} {kind} {load}: {len(cycles)} cycles, {run[0].size} "
+                              "requests", flush=True)  # fmt: skip
             metrics = http.request_once(port, "GET", "/metrics")[1].decode().splitlines()
             print(*(line for line in metrics if line.startswith("pmmlkit_prediction_log_")),
                   sep="\n")  # fmt: skip
@@ -383,7 +401,11 @@ def main() -> None:
     parser.add_argument(
         "--settle", type=float, default=0.3, help="A slot's first seconds, not counted."
     )
-    parser.add_argument("--clients", type=int, default=4, help="Closed-loop client processes.")
+    parser.add_argument("--clients", type=int, default=4, help="Client processes.")
+    parser.add_argument(
+        "--load", type=float, default=0.5,
+        help="Then paced: this share of the requests a second 'off' served closed loop (0: none).",
+    )  # fmt: skip
     parser.add_argument("--inputs-rate", type=float, default=0.1, help="--log-inputs-rate.")
     parser.add_argument("--models", nargs="*", default=list(MODELS))
     parser.add_argument(

@@ -29,7 +29,7 @@ import sqlalchemy as sa
 
 from .errors import PredictionLogError
 from .monitoring import SAMPLE, Thresholds, card_or_empty, report
-from .predlog import WORKER_NICENESS, open_engine
+from .predlog import open_engine, run_in_background
 from .store import ModelStore
 
 
@@ -117,7 +117,7 @@ _opened: dict = {}  # in the worker: its engine and store
 
 
 def _open(url: str, store: str) -> None:
-    os.nice(WORKER_NICENESS)  # the request threads go first when the cores are busy
+    run_in_background()  # the request threads go first when the cores are busy
     threading.Thread(target=_exit_with_service, name="pmmlkit-reports-parent", daemon=True).start()
     _opened.update(engine=open_engine(url), store=ModelStore(store))
 

@@ -3,6 +3,7 @@ PostgreSQL log shared by two instances that survives its database going down."""
 
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -616,3 +617,17 @@ def test_single_records_in_blocks_take_feedback_and_are_cases_under_their_own_id
     disagreed = cases.cases(log.engine, "m", minute, minute + 60, kind="disagreed")
     log.close()
     assert [c["request_id"] for c in disagreed] == ["dup", "s3"]
+
+
+def test_the_writer_and_the_reports_worker_yield_to_the_serving_process(tmp_path):
+    """The writer and the monitoring reports' worker run at niceness 10 and, on Linux, under
+    the batch policy (their wake-ups do not preempt a request thread); the service does not."""
+    with serve(tmp_path) as service:
+        answer = requests.get(f"{service.url}/v1/models/forest/monitoring")
+        assert answer.status_code == 200, answer.text
+        workers = [service.log._process.pid, *service.app.reports._pool._processes]
+        assert len(workers) == 2
+        for pid in workers:
+            assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
+            assert os.sched_getscheduler(pid) == os.SCHED_BATCH
+        assert os.sched_getscheduler(0) == os.SCHED_OTHER
