@@ -2,7 +2,8 @@
 second in one server process, with an A/A control.
 
     .venv/bin/python bench/bench_log_overhead.py [--seconds 90] [--slot 1.0] [--settle 0.3]
-                                                 [--clients 4] [--inputs-rate 0.1]
+                                                 [--clients 4] [--load 0.5]
+                                                 [--inputs-rate 0.1] [--warm-seconds 5]
                                                  [--models regressor forest ...]
                                                  [--kinds batch single]
 
@@ -15,14 +16,21 @@ directory, the demo store, the service's defaults otherwise) serves all the time
 of it switches the log on (the request path records every request as it does in production)
 or off (nothing recorded; the writer process idles) at each wall-clock slot of --slot seconds.
 Three slots make a cycle, one for each arm "on", "off" and "off-b" (off again: the A/A control),
-in an order drawn per cycle (the same draw in the server and in the analysis). --clients
-closed-loop clients (separate processes, one persistent connection each) send one model's
-requests for --seconds; a request counts for the arm of the slot it started in, unless it
+in an order drawn per cycle (the same draw in the server and in the analysis). For each model
+and kind (1000-row JSON batch, single record), after --warm-seconds untimed, --clients clients
+(separate processes, one persistent connection each) send its requests for --seconds closed
+loop (the next request when the answer is in: the cores saturated, the log's CPU shows as lost
+throughput), then for --seconds paced at --load times the requests a second "off" served
+(latency from when each request was due: what logging adds under a load the service
+carries). A request counts for the arm of the slot it started in, unless it
 started in the slot's first --settle seconds (the writer then still writes the last slot's
 records; a thread switched at the boundary may run a little late). The p95 of each arm's
 requests pooled, "on" and "off-b" against "off", with a bootstrap 95% interval over cycles
 (a cycle's requests are resampled together: what slows the machine for a few seconds falls
-on the three arms of a cycle alike). Requests per second per arm too. A measurement, not a
+on the three arms of a cycle alike). Requests per second per arm too, and where the CPU goes:
+per request, the service process's (by thread: Python threads by name, the JVM's by its own),
+the log's writer process's and the monitoring reports' worker's, read from /proc at each slot
+boundary and summed per arm. A measurement, not a
 test: the exit code is 0 whatever the numbers. scikit-learn and pypmml have no prediction log
 to compare with: this bench compares pmmlkit with itself.
 """
@@ -299,8 +307,8 @@ def report(results: dict, args) -> None:
                     verdict = (ratio <= OVERHEAD_LIMIT, high <= OVERHEAD_LIMIT)
                     within.setdefault(load, []).append(verdict)
             print(
-                f"{name:<16}{kind:<11}{load:<8}{arm:<7}{p50:8.2f}{p95:9.2f}{p99:9.2f}{served[arm]:9.1f}"
-                f"{latencies.size:8d}  {against}"
+                f"{name:<16}{kind:<11}{load:<8}{arm:<7}{p50:8.2f}{p95:9.2f}{p99:9.2f}"
+                f"{served[arm]:9.1f}{latencies.size:8d}  {against}"
             )
     print(
         "\nCPU per request (ms) of the service process (the JVM's threads included), the "
@@ -318,7 +326,8 @@ def report(results: dict, args) -> None:
             total = sum(cpu[arm].values())
             columns = "".join(f"{ms:10.3f}" for ms in parts(cpu[arm]).values())
             print(
-                f"{name:<16}{kind:<11}{load:<8}{arm:<7}{columns}{total:10.3f}{total / off - 1:+9.1%}"
+                f"{name:<16}{kind:<11}{load:<8}{arm:<7}{columns}{total:10.3f}"
+                f"{total / off - 1:+9.1%}"
             )
     print("\nThe service's CPU per request (ms) by thread (0.01 ms or more in an arm):")
     for (name, kind, load), (_, cpu) in results.items():

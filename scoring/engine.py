@@ -177,8 +177,8 @@ class BatchResult:
     columns: dict[str, Sequence]
     errors: list[tuple[int, FieldError]] = field(default_factory=list)
     # The batch's input columns as they came (a list, array or Series per input field it had),
-    # which the prediction log samples from (picks from a column instead of a dict lookup per
-    # sampled record and field); None for a single record scored in one call.
+    # which the prediction log samples from (a slice of each column instead of a dict lookup
+    # per sampled record and field); None for a single record scored in one call.
     inputs: Mapping[str, Sequence] | None = None
 
     def errors_by_row(self) -> dict[int, list[FieldError]]:

@@ -219,11 +219,10 @@ class PredictionLog:
         self._context = context
         self._reader, self._sender = context.Pipe(duplex=False)
         self._shared = _Shared(context)
-        self._seeds = np.random.SeedSequence(seed)
-        # The draws (one per single record, two per batch: see _every): one Python generator
-        # (its random() is one C call, safe from any thread), a tenth of a numpy generator's
-        # call cost with its per-thread lookup.
-        self._draw = random.Random(int(self._seeds.spawn(1)[0].generate_state(1)[0])).random
+        # The draws (one per single record, two per batch: see _start_and_step): one Python
+        # generator (its random() is one C call, safe from any thread), a tenth of a numpy
+        # generator's call cost with its per-thread lookup.
+        self._draw = random.Random(seed).random
         self._lock = threading.Lock()
         self._waiting: collections.deque = collections.deque()  # encoded, not yet sent
         self._queue_size = queue_size
@@ -394,14 +393,14 @@ class PredictionLog:
     def _sample(self, s: Scored) -> bytes | None:
         """The inputs of the rows drawn at ``inputs_rate``, as JSON columns, or None (for
         requests that were answered: see _row). A batch's rows are drawn systematically (see
-        :meth:`_every`): its columns are sliced, in C, where a draw per row and a pick per
-        sampled row and field (random rows) took 85% of the log's request-path CPU."""
+        :meth:`_start_and_step`): its columns are sliced, in C, where a draw per row and a pick
+        per sampled row and field (random rows) took 85% of the log's request-path CPU."""
         if s.data is None or not self.inputs_rate:
             return None
         if s.n_rows == 1:  # a single record: one draw
             sampled = [0] if self._draw() < self.inputs_rate else []
         else:
-            start, step = self._every()
+            start, step = self._start_and_step()
             if start >= s.n_rows:
                 return None
             sampled = list(range(start, s.n_rows, step))
@@ -413,7 +412,7 @@ class PredictionLog:
         columns = _inputs(s.data, s.input_names, sampled)
         return orjson.dumps({"rows": sampled, "columns": columns}, option=_NUMPY)
 
-    def _every(self) -> tuple[int, int]:
+    def _start_and_step(self) -> tuple[int, int]:
         """A batch's sample, systematic: rows start, start + step, ... with a random start
         below the step. The step is 1 / inputs_rate where that is a whole number, else one of
         the two whole numbers around it, drawn so that each row is kept with probability
@@ -438,7 +437,9 @@ class PredictionLog:
             values = s.columns[s.target]
             if isinstance(values, np.ndarray) and values.dtype.kind == "f":
                 predictions = _FLOATS + values.astype("<f8", copy=False).tobytes()
-            else:
+            else:  # labels: orjson takes numeric arrays, not object ones
+                if isinstance(values, np.ndarray) and values.dtype == object:
+                    values = values.tolist()
                 predictions = orjson.dumps(values, option=_NUMPY)
             confidence = _confidence(s.columns, s.probabilities, n)
             inputs = self._sample(s)
