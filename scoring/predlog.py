@@ -46,7 +46,12 @@ import sqlalchemy as sa
 
 _log = logging.getLogger(__name__)
 _BATCH = 500  # requests per batch (and transaction) at most
-_LINGER = 0.1  # seconds between two batches handed to the writer process (one transaction each)
+# Seconds between two batches handed to the writer process (one transaction each), unless
+# _BATCH requests are waiting before that, or a flush or close asks. 0.25 s against 0.1 s by
+# turns in one service (bench_log_overhead.py's slots): the writer's CPU per 1000-row request
+# 79 to 86 us against 91 to 97 us, the service's p95 no better (+9.9% and +5.6% against +8.4%
+# and -2.1%); 0.02 s: 10 to 18 us per single record against 4 to 7 us.
+_LINGER = 0.1
 _COLUMNS = (
     "time", "request_id", "model", "version", "rows", "failed_rows", "status", "latency_ms",
     "predictions", "confidence", "errors", "inputs",
@@ -228,6 +233,7 @@ class PredictionLog:
         self._queue_size = queue_size
         self._sent = 0  # requests handed to the writer process
         self._stop = threading.Event()
+        self._wake = threading.Event()  # the relay sends now: a batch is full, flush or close
         self._relay: threading.Thread | None = None
         self._process = None
         self._closed = False
@@ -294,6 +300,7 @@ class PredictionLog:
         if self._process is not None:
             self.flush(timeout)
             self._stop.set()
+            self._wake.set()
             self._relay.join(timeout)
             self._process.join(timeout)
             if self._process.is_alive():
@@ -355,14 +362,18 @@ class PredictionLog:
                 return False
             self._waiting.append(message)
             self._submitted += 1
+            if len(self._waiting) == _BATCH:
+                self._wake.set()
         return True
 
     def _send(self) -> None:
-        """The relay thread: every _LINGER seconds, everything waiting goes to the writer as
-        one pickled batch (the pipe write blocks this thread, never a request thread, while the
-        writer is behind; meanwhile the bound above counts drops)."""
+        """The relay thread: every _LINGER seconds (sooner when woken), everything waiting goes
+        to the writer in pickled batches (the pipe write blocks this thread, never a request
+        thread, while the writer is behind; meanwhile the bound above counts drops)."""
         while True:
-            stopping = self._stop.wait(_LINGER)
+            self._wake.wait(_LINGER)
+            self._wake.clear()
+            stopping = self._stop.is_set()
             while self._waiting:
                 batch = [self._waiting.popleft() for _ in range(min(len(self._waiting), _BATCH))]
                 try:
@@ -379,6 +390,7 @@ class PredictionLog:
     def flush(self, timeout: float = 5.0) -> bool:
         """Waits until everything queued so far is written; False on timeout."""
         target = self._submitted
+        self._wake.set()
         deadline = time.monotonic() + timeout
         while self._shared.written_requests.value < target:
             if time.monotonic() > deadline or self._process is None:

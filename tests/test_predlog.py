@@ -631,3 +631,23 @@ def test_the_writer_and_the_reports_worker_yield_to_the_serving_process(tmp_path
             assert os.getpriority(os.PRIO_PROCESS, pid) == os.getpriority(os.PRIO_PROCESS, 0) + 10
             assert os.sched_getscheduler(pid) == os.SCHED_BATCH
         assert os.sched_getscheduler(0) == os.SCHED_OTHER
+
+
+def test_a_full_batch_or_a_flush_sends_without_waiting_out_the_linger(tmp_path, monkeypatch):
+    """The relay hands the writer what is waiting every _LINGER seconds, and sooner when _BATCH
+    requests wait or a flush asks (feedback for a prediction just answered flushes): with a
+    linger of ten minutes, a full batch is written, then one more request on flush."""
+    from pmmlkit.scoring import predlog
+
+    monkeypatch.setattr(predlog, "_LINGER", 600.0)
+    log = PredictionLog.open(str(tmp_path / "log.sqlite3"), queue_size=2 * predlog._BATCH).start()
+    for i in range(predlog._BATCH):
+        assert log.record(scored(time.time(), f"r{i}"))
+    deadline = time.monotonic() + 30
+    while log.written_rows < 3 * predlog._BATCH and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert log.written_rows == 3 * predlog._BATCH  # three rows per request (see scored)
+    assert log.record(scored(time.time(), "one more"))
+    assert log.flush(timeout=30)
+    assert count(log) == 3 * predlog._BATCH + 3
+    log.close()
