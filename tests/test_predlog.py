@@ -623,7 +623,12 @@ def test_the_writer_and_the_reports_worker_yield_to_the_serving_process(tmp_path
     """The writer and the monitoring reports' worker run at niceness 10 and, on Linux, under
     the batch policy (their wake-ups do not preempt a request thread); the service does not."""
     with serve(tmp_path) as service:
-        answer = requests.get(f"{service.url}/v1/models/forest/monitoring")
+        rows = records(like_training(5))
+        url = f"{service.url}/v1/models/logistic_mixed/predict"
+        answer = requests.post(url, json={"records": rows})
+        assert answer.status_code == 200, answer.text
+        assert service.log.flush(timeout=30)  # written: the writer set its priority before
+        answer = requests.get(f"{service.url}/v1/models/forest/monitoring")  # the worker's too
         assert answer.status_code == 200, answer.text
         workers = [service.log._process.pid, *service.app.reports._pool._processes]
         assert len(workers) == 2
