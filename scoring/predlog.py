@@ -274,7 +274,7 @@ class PredictionLog:
 
     def start(self) -> PredictionLog:
         """Starts the writer process (about half a second: a fresh interpreter) and the thread
-        that hands it what the request threads queued, one batch every _LINGER seconds."""
+        that hands it what the request threads queued (see _send)."""
         self._process = self._context.Process(
             target=_writer_main,
             args=(
@@ -409,8 +409,11 @@ class PredictionLog:
         per sampled row and field (random rows) took 85% of the log's request-path CPU."""
         if s.data is None or not self.inputs_rate:
             return None
+        columns = None
         if s.n_rows == 1:  # a single record: one draw
-            sampled = [0] if self._draw() < self.inputs_rate else []
+            if self._draw() >= self.inputs_rate:
+                return None
+            sampled = [0]
         else:
             start, step = self._start_and_step()
             if start >= s.n_rows:
@@ -418,10 +421,8 @@ class PredictionLog:
             sampled = list(range(start, s.n_rows, step))
             if s.inputs is not None:  # slices of the columns scoring made
                 columns = {name: _every(v, start, step) for name, v in s.inputs.items()}
-                return orjson.dumps({"rows": sampled, "columns": columns}, option=_NUMPY)
-        if not sampled:
-            return None
-        columns = _inputs(s.data, s.input_names, sampled)
+        if columns is None:
+            columns = _inputs(s.data, s.input_names, sampled)
         return orjson.dumps({"rows": sampled, "columns": columns}, option=_NUMPY)
 
     def _start_and_step(self) -> tuple[int, int]:
