@@ -16,7 +16,7 @@ directory, the demo store, the service's defaults otherwise) serves all the time
 of it switches the log on (the request path records every request as it does in production)
 or off (nothing recorded; the writer process idles) at each wall-clock slot of --slot seconds.
 Three slots make a cycle, one for each arm "on", "off" and "off-b" (off again: the A/A control),
-in an order drawn per cycle (the same draw in the server and in the analysis). For each model
+in an order that takes each of the six orders once per six cycles (see arms_of). For each model
 and kind (1000-row JSON batch, single record), after --warm-seconds untimed, --clients clients
 (separate processes, one persistent connection each) send its requests for --seconds closed
 loop (the next request when the answer is in: the cores saturated, the log's CPU shows as lost
@@ -64,12 +64,25 @@ ARMS = ("on", "off", "off-b")
 MODELS = ("regressor", "forest", "logistic_mixed")
 KINDS = {"1000 rows": "batch", "1 row": "single"}  # bench_http's payloads -> --kinds
 OVERHEAD_LIMIT = 0.05
+# The whole machine's, from /proc/stat: its busy CPU time (every process, the clients and the
+# kernel's threads included) and its steal (CPU time the hypervisor gave other machines while
+# this one's cores wanted it).
+BUSY, STEAL = "machine:busy", "machine:steal"
 SEED = 20261203
 
 
-def arms_of(cycle: int) -> list[str]:
-    """The order of the arms in a cycle: the same draw in the server and the analysis."""
-    return random.Random(SEED * 1_000_003 + cycle).sample(ARMS, len(ARMS))
+ORDERS = list(itertools.permutations(ARMS))
+
+
+def arms_of(cycle: int) -> tuple[str, ...]:
+    """The order of the arms in a cycle: the same in the server and the analysis. Each run of
+    six cycles takes the six orders, shuffled: within them each arm follows "on" (whose records
+    the writer may still be writing) equally often, which orders drawn per cycle left to
+    chance. (It did not narrow the A/A arm's spread: 2026-12-07, 60 s runs, off-b against off
+    -1.9 to +12.8% at p95 closed loop, as -10.6 to +2.1% with orders drawn per cycle.)"""
+    orders = ORDERS.copy()
+    random.Random(SEED * 1_000_003 + cycle // len(orders)).shuffle(orders)
+    return orders[cycle % len(orders)]
 
 
 def arm_at(moment: float, slot_s: float) -> tuple[int, str]:
@@ -137,6 +150,12 @@ def cpu_seconds() -> dict[str, float]:
         with contextlib.suppress(OSError):
             fields = Path(f"/proc/{child.pid}/stat").read_text().rsplit(")", 1)[1].split()
             found[child.name] = (int(fields[11]) + int(fields[12])) / ticks
+    with contextlib.suppress(OSError, IndexError, ValueError):  # all cores: /proc/stat's "cpu"
+        user, nice, system, _, _, irq, softirq, steal = (
+            Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+        )
+        found[BUSY] = sum(int(t) for t in (user, nice, system, irq, softirq)) / ticks
+        found[STEAL] = int(steal) / ticks
     return found
 
 
@@ -250,6 +269,8 @@ def parts(cpu: dict[str, float]) -> dict[str, float]:
     """A slot's CPU per request by process: the service, the log's writer, the others."""
     found = dict.fromkeys(("service", "writer", "others"), 0.0)
     for name, ms in cpu.items():
+        if name.startswith("machine:"):
+            continue
         if name.startswith("service:"):
             found["service"] += ms
         else:
@@ -313,21 +334,25 @@ def report(results: dict, args) -> None:
     print(
         "\nCPU per request (ms) of the service process (the JVM's threads included), the "
         "log's writer process and the others (the monitoring reports' worker), over each "
-        "arm's whole slots; the clients not counted."
+        "arm's whole slots; the clients not counted. Then the whole machine's (/proc/stat, not "
+        "in the total): busy, the clients and the kernel's threads included, and steal, what "
+        "the hypervisor gave other machines while this one's cores wanted it (large steal, "
+        "large noise)."
     )
     header = f"{'model':<16}{'kind':<11}{'load':<8}{'log':<7}" + "".join(
         f"{p:>10}" for p in ("service", "writer", "others")
     )
-    header += f"{'total':>10}{'vs off':>9}"
+    header += f"{'total':>10}{'vs off':>9}{'machine':>9}{'steal':>9}"
     print(header + "\n" + "-" * len(header))
     for (name, kind, load), (_, cpu) in results.items():
-        off = sum(cpu["off"].values())
+        off = sum(parts(cpu["off"]).values())
         for arm in ARMS:
-            total = sum(cpu[arm].values())
+            total = sum(parts(cpu[arm]).values())
             columns = "".join(f"{ms:10.3f}" for ms in parts(cpu[arm]).values())
             print(
                 f"{name:<16}{kind:<11}{load:<8}{arm:<7}{columns}{total:10.3f}"
-                f"{total / off - 1:+9.1%}"
+                f"{total / off - 1:+9.1%}{cpu[arm].get(BUSY, math.nan):9.3f}"
+                f"{cpu[arm].get(STEAL, math.nan):9.3f}"
             )
     print("\nThe service's CPU per request (ms) by thread (0.01 ms or more in an arm):")
     for (name, kind, load), (_, cpu) in results.items():
