@@ -347,8 +347,9 @@ def report(results: dict, args) -> None:
     for (name, kind, load), (_, cpu) in results.items():
         off = sum(parts(cpu["off"]).values())
         for arm in ARMS:
-            total = sum(parts(cpu[arm]).values())
-            columns = "".join(f"{ms:10.3f}" for ms in parts(cpu[arm]).values())
+            split = parts(cpu[arm])
+            total = sum(split.values())
+            columns = "".join(f"{ms:10.3f}" for ms in split.values())
             print(
                 f"{name:<16}{kind:<11}{load:<8}{arm:<7}{columns}{total:10.3f}"
                 f"{total / off - 1:+9.1%}{cpu[arm].get(BUSY, math.nan):9.3f}"
