@@ -2,7 +2,7 @@
 second in one server process, with an A/A control.
 
     .venv/bin/python bench/bench_log_overhead.py [--seconds 90] [--slot 1.0] [--settle 0.3]
-                                                 [--clients 4] [--load 0.5]
+                                                 [--clients 4] [--load 0.3]
                                                  [--inputs-rate 0.1] [--warm-seconds 5]
                                                  [--models regressor forest ...]
                                                  [--kinds batch single]
@@ -22,7 +22,12 @@ and kind (1000-row JSON batch, single record), after --warm-seconds untimed, --c
 loop (the next request when the answer is in: the cores saturated, the log's CPU shows as lost
 throughput), then for --seconds paced at --load times the requests a second "off" served
 (latency from when each request was due: what logging adds under a load the service
-carries). A request counts for the arm of the slot it started in, unless it
+carries). --load is 0.3 by default, not 0.5: this machine's speed moves by up to 2x within
+minutes (2026-12-07: the regressor's 1000-row requests closed loop at 568, 300 and 458 a second
+in three runs), so half of what a fast minute served saturated a slow one (the paced phase's
+p95 of "off" 4 to 186 ms for single records). In the slowest run, steal took a third of the
+CPU and even 30% saturated (p50 11.3 ms paced, 12.3 ms closed loop): read the steal column.
+A request counts for the arm of the slot it started in, unless it
 started in the slot's first --settle seconds (the writer then still writes the last slot's
 records; a thread switched at the boundary may run a little late). The p95 of each arm's
 requests pooled, "on" and "off-b" against "off", with a bootstrap 95% interval over cycles
@@ -438,7 +443,7 @@ def main() -> None:
     )
     parser.add_argument("--clients", type=int, default=4, help="Client processes.")
     parser.add_argument(
-        "--load", type=float, default=0.5,
+        "--load", type=float, default=0.3,
         help="Then paced: this share of the requests a second 'off' served closed loop (0: none).",
     )  # fmt: skip
     parser.add_argument("--inputs-rate", type=float, default=0.1, help="--log-inputs-rate.")
