@@ -179,6 +179,11 @@ class _LogCollector:
                 "Failed writes to the prediction log (each retried).",
                 self.log.write_errors,
             ),
+            (
+                "pmmlkit_prediction_log_writer_restarts",
+                "Writer processes started in place of one that died (its unwritten rows dropped).",
+                self.log.writer_restarts,
+            ),
         ):
             yield CounterMetricFamily(name, help, value=value)
         yield GaugeMetricFamily(

@@ -18,7 +18,8 @@ balancer then share one log): its database work never holds this process's inter
 which a writer thread did (10 to 25% at p95 under 1000-row traffic on 2 cores). SQLAlchemy Core
 gives the one SQL layer both databases need. A write that fails (database down or full) is
 retried with a growing pause; what is already committed is never touched, and rows older than
-the retention are purged.
+the retention are purged. A writer process that dies (killed, out of memory) is replaced; what it
+had taken and not written counts as dropped, and an error line says how much.
 
     log = PredictionLog.open("predictions.sqlite3", inputs_rate=0.1).start()
     log.record(Scored(...))      # from a request thread
@@ -232,6 +233,12 @@ class PredictionLog:
         self._waiting: collections.deque = collections.deque()  # encoded, not yet sent
         self._queue_size = queue_size
         self._sent = 0  # requests handed to the writer process
+        self._sent_rows = 0  # their rows (as the writer counts them: see _rows_of)
+        self._lost = 0  # requests (and rows) a writer process took with it when it died
+        self._lost_rows = 0
+        self._deaths = 0  # writer processes that died in a row, nothing written in between
+        self._written_at_spawn = 0
+        self.writer_restarts = 0
         self._stop = threading.Event()
         self._wake = threading.Event()  # the relay sends now: a batch is full, flush or close
         self._relay: threading.Thread | None = None
@@ -243,7 +250,7 @@ class PredictionLog:
     @property
     def queued(self) -> int:
         """Requests waiting for the writer (encoded, sent or not)."""
-        return max(self._submitted - self._shared.written_requests.value, 0)
+        return max(self._submitted - self._lost - self._shared.written_requests.value, 0)
 
     @property
     def written_rows(self) -> int:
@@ -275,6 +282,13 @@ class PredictionLog:
     def start(self) -> PredictionLog:
         """Starts the writer process (about half a second: a fresh interpreter) and the thread
         that hands it what the request threads queued (see _send)."""
+        self._spawn()
+        self._relay = threading.Thread(target=self._send, name="pmmlkit-predlog", daemon=True)
+        self._relay.start()
+        return self
+
+    def _spawn(self) -> None:
+        self._written_at_spawn = self._shared.written_requests.value
         self._process = self._context.Process(
             target=_writer_main,
             args=(
@@ -288,9 +302,6 @@ class PredictionLog:
         )
         self._process.start()
         self._reader.close()  # the writer's end now lives in the writer
-        self._relay = threading.Thread(target=self._send, name="pmmlkit-predlog", daemon=True)
-        self._relay.start()
-        return self
 
     def close(self, timeout: float = 10.0) -> None:
         """Writes what is queued (for at most ``timeout`` seconds), then stops the writer."""
@@ -369,30 +380,75 @@ class PredictionLog:
     def _send(self) -> None:
         """The relay thread: every _LINGER seconds (sooner when woken), everything waiting goes
         to the writer in pickled batches (the pipe write blocks this thread, never a request
-        thread, while the writer is behind; meanwhile the bound above counts drops)."""
+        thread, while the writer is behind; meanwhile the bound above counts drops). A writer
+        process that died (killed, out of memory) is replaced (see _replace_writer)."""
         while True:
             self._wake.wait(_LINGER)
             self._wake.clear()
             stopping = self._stop.is_set()
+            if not self._process.is_alive() and not self._replace_writer(stopping):
+                return
             while self._waiting:
                 batch = [self._waiting.popleft() for _ in range(min(len(self._waiting), _BATCH))]
-                try:
-                    self._sender.send(batch)
-                except OSError:  # the writer process is gone
-                    return
+                while True:
+                    try:
+                        self._sender.send(batch)
+                        break
+                    except OSError:  # the writer died since: this batch goes to the next one
+                        if not self._replace_writer(stopping):
+                            return
+                rows = sum(_rows_of(message) for message in batch)
                 with self._lock:
                     self._sent += len(batch)
+                    self._sent_rows += rows
             if stopping:
                 with contextlib.suppress(OSError):
                     self._sender.send(None)  # the writer's stop signal
                 return
+
+    def _replace_writer(self, stopping: bool) -> bool:
+        """After the writer process died: counts what it had taken off the pipe and not written
+        as dropped (a committed batch is never lost: the database has it), logs it, and starts
+        a new writer, after a pause that doubles with each death in a row with nothing written
+        in between (0.5 s up to a minute: a writer that cannot start does not spin). False when
+        the log is closing (nothing more is written) or no process can be started."""
+        process = self._process
+        process.join(1.0)
+        written = self._shared.written_requests.value
+        lost = self._sent - self._lost - written
+        lost_rows = max(self._sent_rows - self._lost_rows - self._shared.written_rows.value, 0)
+        with self._lock:
+            self._lost += lost
+            self._lost_rows += lost_rows
+            self.dropped_rows += lost_rows
+        self._deaths = 1 if written > self._written_at_spawn else self._deaths + 1
+        _log.error(
+            "prediction log: the writer process stopped (exit code %s); %d requests (%d rows) it "
+            "had not written are counted as dropped%s",
+            process.exitcode,
+            lost,
+            lost_rows,
+            "" if stopping else "; starting a new one",
+        )
+        if stopping:
+            return False
+        self._sender.close()
+        time.sleep(min(0.5 * 2 ** (self._deaths - 1), 60.0))
+        self._reader, self._sender = self._context.Pipe(duplex=False)
+        try:
+            self._spawn()
+        except OSError as error:
+            _log.error("prediction log: no new writer process (%s); logging stops", error)
+            return False
+        self.writer_restarts += 1
+        return True
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Waits until everything queued so far is written; False on timeout."""
         target = self._submitted
         self._wake.set()
         deadline = time.monotonic() + timeout
-        while self._shared.written_requests.value < target:
+        while self._shared.written_requests.value + self._lost < target:
             if time.monotonic() > deadline or self._process is None:
                 return False
             time.sleep(0.005)
@@ -468,6 +524,11 @@ class PredictionLog:
             return None
         given = _as_list(s.keys, s.n_rows)
         return [(str(k)[:256], i) for i, k in enumerate(given) if k is not None]
+
+
+def _rows_of(message: tuple) -> int:
+    """A queued message's rows as the writer counts them: a request's, or 1 (an answer)."""
+    return 1 if message[0] is None else message[2]
 
 
 class _Shared:

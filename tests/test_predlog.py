@@ -4,6 +4,7 @@ PostgreSQL log shared by two instances that survives its database going down."""
 from __future__ import annotations
 
 import os
+import signal
 import time
 from datetime import datetime
 from pathlib import Path
@@ -55,6 +56,62 @@ def test_a_full_queue_drops_and_counts_rows_without_blocking(tmp_path):
     assert log.flush(timeout=10)
     assert count(log) == 6 and log.written_rows == 6
     log.close()
+
+
+def test_a_writer_that_dies_is_replaced_and_what_it_had_not_written_is_counted(tmp_path, caplog):
+    """A writer process killed (out of memory, say) while it holds requests it has not written:
+    those rows count as dropped, an error says so, a new writer writes what comes next, and the
+    queue drains (flush and the queued gauge do not wait for the lost ones)."""
+    log = PredictionLog.open(str(tmp_path / "log.sqlite3")).start()
+    assert log.record(scored(time.time(), "before"))
+    assert log.flush(timeout=30)
+    writer = log._process.pid
+    os.kill(writer, signal.SIGSTOP)  # it reads nothing more: the next batch waits in the pipe
+    for i in range(4):
+        assert log.record(scored(time.time(), f"held{i}"))
+    deadline = time.monotonic() + 30
+    while log._sent < 5 and time.monotonic() < deadline:  # handed over, not written
+        time.sleep(0.01)
+    assert log._sent == 5 and log.written_rows == 3
+    os.kill(writer, signal.SIGKILL)
+    log._process.join(30)  # gone (a request sent to a dying writer would be lost with it)
+    assert log.record(scored(time.time(), "after"))
+    assert log.flush(timeout=30)
+    assert log._process.pid != writer and log._process.is_alive()
+    assert log.writer_restarts == 1
+    assert log.dropped_rows == 4 * 3 and log.queued == 0
+    with log.engine.connect() as connection:
+        logged = connection.execute(sa.select(logged_requests.c.request_id)).scalars().all()
+    assert sorted(logged) == ["after", "before"]
+    assert count(log) == 6 and log.written_rows == 6
+    stopped = [r.getMessage() for r in caplog.records if "writer process stopped" in r.message]
+    assert stopped == [
+        "prediction log: the writer process stopped (exit code -9); 4 requests (12 rows) it "
+        "had not written are counted as dropped; starting a new one"
+    ]
+    log.close()
+
+
+def test_the_service_replaces_a_killed_writer_and_says_so_in_metrics(tmp_path):
+    """The service scores on while its writer is gone; the next requests are logged by the new
+    writer, and /metrics counts the restart."""
+    with serve(tmp_path) as service:
+        url = f"{service.url}/v1/models/logistic_mixed/predict"
+        rows = records(like_training(5))
+        assert requests.post(url, json={"records": rows}).status_code == 200
+        assert service.log.flush(timeout=30)
+        os.kill(service.log._process.pid, signal.SIGKILL)
+        service.log._process.join(30)
+        answer = requests.post(url, json={"records": rows}, headers={"X-Request-Id": "later"})
+        assert answer.status_code == 200, answer.text
+        assert service.log.flush(timeout=30)
+        with service.log.engine.connect() as connection:
+            ids = connection.execute(sa.select(logged_requests.c.request_id)).scalars().all()
+        assert len(ids) == 2 and ids[1] == "later"
+        metrics = requests.get(f"{service.url}/metrics").text
+        assert "pmmlkit_prediction_log_writer_restarts_total 1.0" in metrics
+        assert "pmmlkit_prediction_log_rows_dropped_total 0.0" in metrics
+        assert "pmmlkit_prediction_log_rows_written_total 10.0" in metrics
 
 
 def test_rows_older_than_the_retention_are_purged(tmp_path):
