@@ -76,10 +76,25 @@ class Service:
 
     def run(self) -> None:
         """Serves in this thread until interrupted."""
+        self._start_workers()
+        self._serve()
+
+    def start(self) -> Service:
+        """Serves on a background thread; :meth:`close` (or leaving ``with``) stops it. The
+        reload poller and the log's writer are running when it returns."""
+        self._start_workers()
+        self._thread = threading.Thread(target=self._run_quietly, name="pmmlkit-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def _start_workers(self) -> None:
+        """The reload poller and, with a prediction log, its writer and the drift watcher."""
         self._poller.start()
         if self.log is not None:
             self.log.start()
             self.watcher.start()
+
+    def _serve(self) -> None:
         self.dispatcher.loop_thread = threading.get_ident()
         try:
             self.server.run()  # returns on SystemExit or KeyboardInterrupt (see _Stop)
@@ -87,15 +102,9 @@ class Service:
             self._poller.stop()
             self._close_logs()
 
-    def start(self) -> Service:
-        """Serves on a background thread; :meth:`close` (or leaving ``with``) stops it."""
-        self._thread = threading.Thread(target=self._run_quietly, name="pmmlkit-http", daemon=True)
-        self._thread.start()
-        return self
-
     def _run_quietly(self) -> None:
         try:
-            self.run()
+            self._serve()
         except (OSError, ValueError):  # the loop's sockets closed under it by close()
             if not self._closing.is_set():
                 raise

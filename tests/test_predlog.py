@@ -96,6 +96,7 @@ def test_the_service_replaces_a_killed_writer_and_says_so_in_metrics(tmp_path):
     """The service scores on while its writer is gone; the next requests are logged by the new
     writer, and /metrics counts the restart."""
     with serve(tmp_path) as service:
+        assert service.log._process.is_alive()  # started before Service.start() returned
         url = f"{service.url}/v1/models/logistic_mixed/predict"
         rows = records(like_training(5))
         assert requests.post(url, json={"records": rows}).status_code == 200
