@@ -13,6 +13,7 @@ import signal
 import threading
 
 import waitress
+from waitress import wasyncore
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask, ThreadedTaskDispatcher
 
@@ -67,6 +68,7 @@ class Service:
             ident="pmmlkit",
         )
         self.server.channel_class = _Channel
+        self.dispatcher.listener = self.server
         self.app.metrics.count_waits(self.dispatcher)
         self.port = self.server.effective_port
         self.url = f"http://{settings.host}:{self.port}"
@@ -186,7 +188,19 @@ class _Dispatcher(ThreadedTaskDispatcher):
         super().__init__()
         self.registry = registry
         self.max_bytes = max_bytes
-        self.loop_thread: int | None = None  # the I/O thread's id, set by Service.run
+        self.loop_thread: int | None = None  # the I/O thread's id, set by Service._serve
+        self.listener = None  # the server, whose listening socket shutdown closes
+
+    def shutdown(self, cancel_pending=True, timeout=5):
+        """Stops the request threads (waitress waits up to ``timeout`` for their answers). On
+        the I/O thread, once its loop has ended (SIGTERM, Ctrl-C), the listening socket closes
+        first: no new connections while the last answers go out and the logs are written (up
+        to 10 s); a client is refused at once and tries another instance, instead of waiting
+        in the listen backlog for a service that will not read it. Only that socket: a request
+        thread still answering may pull the loop's trigger."""
+        if self.listener is not None and threading.get_ident() == self.loop_thread:
+            wasyncore.dispatcher.close(self.listener)
+        return super().shutdown(cancel_pending, timeout)
 
     def add_task(self, channel) -> None:
         if threading.get_ident() == self.loop_thread and self._inline(channel.requests[0]):

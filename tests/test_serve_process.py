@@ -9,6 +9,8 @@ import os
 import re
 import shutil
 import signal
+import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -132,6 +134,35 @@ def test_sigterm_writes_every_answered_request_to_the_logs_and_ends_its_processe
     assert sorted(logged(log)) == sorted(ids)
     lines = (tmp_path / "access.jsonl").read_text().splitlines()
     assert [json.loads(line)["request_id"] for line in lines[-300:]] == ids
+
+
+def test_a_stopping_service_refuses_connections_while_it_writes_its_log(tmp_path):
+    """SIGTERM while the log's database is locked (another program's transaction): the service
+    stops listening at once, so clients go elsewhere, and still writes every answered request
+    once the lock is gone."""
+    process, url, log = start(tmp_path)
+    try:
+        helper_processes(process.pid)
+        locker = sqlite3.connect(log, timeout=30)
+        locker.execute("BEGIN EXCLUSIVE")  # the writer waits (and retries) until this ends
+        ids = score_some(url, 20)
+        process.send_signal(signal.SIGTERM)
+        host, port = url.removeprefix("http://").split(":")
+        deadline = time.monotonic() + 8
+        while True:
+            assert time.monotonic() < deadline, "still accepting connections after 8 s"
+            assert process.poll() is None, messages(tmp_path)  # still writing its log
+            try:
+                socket.create_connection((host, int(port)), timeout=1).close()
+            except ConnectionRefusedError:
+                break
+            time.sleep(0.05)
+        locker.rollback()
+        locker.close()
+        assert process.wait(timeout=60) == 0, messages(tmp_path)
+    finally:
+        process.kill()
+    assert sorted(logged(log)) == sorted(ids)
 
 
 def test_the_writer_and_report_processes_end_when_the_service_is_killed(tmp_path):
