@@ -24,20 +24,19 @@ throughput), then for --seconds paced at --load times the requests a second "off
 (latency from when each request was due: what logging adds under a load the service
 carries). --load is 0.3 by default, not 0.5: this machine's speed moves by up to 2x within
 minutes (2026-12-07: the regressor's 1000-row requests closed loop at 568, 300 and 458 a second
-in three runs), so half of what a fast minute served saturated a slow one (the paced phase's
-p95 of "off" 4 to 186 ms for single records). In the slowest run, steal took a third of the
-CPU and even 30% saturated (p50 11.3 ms paced, 12.3 ms closed loop): read the steal column.
-A request counts for the arm of the slot it started in, unless it
-started in the slot's first --settle seconds (the writer then still writes the last slot's
-records; a thread switched at the boundary may run a little late). The p95 of each arm's
-requests pooled, "on" and "off-b" against "off", with a bootstrap 95% interval over cycles
-(a cycle's requests are resampled together: what slows the machine for a few seconds falls
-on the three arms of a cycle alike). Requests per second per arm too, and where the CPU goes:
-per request, the service process's (by thread: Python threads by name, the JVM's by its own),
-the log's writer process's and the monitoring reports' worker's, read from /proc at each slot
-boundary and summed per arm. A measurement, not a
-test: the exit code is 0 whatever the numbers. scikit-learn and pypmml have no prediction log
-to compare with: this bench compares pmmlkit with itself.
+in three runs), so half of what a fast minute served saturated a slow one (the paced phase's p95
+of "off" 4 to 186 ms for single records). In the slowest run, steal took a third of the CPU and
+even 30% saturated (p50 11.3 ms paced, 12.3 ms closed loop): read the steal column. A request
+counts for the arm of the slot it started in, unless it started in the slot's first --settle
+seconds (the writer then still writes the last slot's records; a thread switched at the boundary
+may run a little late). The p95 of each arm's requests pooled, "on" and "off-b" against "off",
+with a bootstrap 95% interval over cycles (a cycle's requests are resampled together: what slows
+the machine for a few seconds falls on the three arms of a cycle alike). Requests per second per
+arm too, and where the CPU goes: per request, the service process's (by thread: Python threads
+by name, the JVM's by its own), the log's writer process's and the monitoring reports' worker's,
+read from /proc at each slot boundary and summed per arm. A measurement, not a test: the exit
+code is 0 whatever the numbers. scikit-learn and pypmml have no prediction log to compare with:
+this bench compares pmmlkit with itself.
 """
 
 from __future__ import annotations

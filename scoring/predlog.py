@@ -656,7 +656,7 @@ class _Writer:
             _log.error("prediction log: %d requests not written yet: %s", len(batch), message)
             return False
         self.shared.last_error.value = b""
-        self.shared.written_rows.value += sum(n for _, _, n in batch) + len(messages) - len(batch)
+        self.shared.written_rows.value += sum(map(_rows_of, messages))
         self.shared.written_requests.value += len(messages)
         return True
 
