@@ -71,9 +71,7 @@ def create_app(
 
     document.update(openapi.document(app))  # checks that it covers every route above
     scoring = _Scoring(app, registry, settings)
-    observed = Observed(scoring, metrics, openscoring_api.headers_for, log, access)
-    observed.reports = reports
-    return observed
+    return Observed(scoring, metrics, openscoring_api.headers_for, log, access, reports)
 
 
 def _routes(app: bottle.Bottle, registry: Registry, settings: Settings, metrics: Metrics) -> None:

@@ -330,13 +330,21 @@ class AccessLog:
 class Observed:
     """WSGI middleware: request id in and out, timing, access log, metrics."""
 
-    def __init__(self, app, metrics: Metrics, headers_for=lambda path: [], log=None, access=None):
+    def __init__(
+        self,
+        app,
+        metrics: Metrics,
+        headers_for=lambda path: [],
+        log=None,
+        access=None,
+        reports=None,
+    ):
         self.app = app
         self.metrics = metrics
         self.headers_for = headers_for  # path -> extra response headers
         self.log = log  # the PredictionLog, or None when logging is off
         self.access = access  # the AccessLog, or None
-        self.reports = None  # with a log: the app's monitoring Reports (see create_app)
+        self.reports = reports  # with a log: the app's monitoring Reports (see create_app)
 
     def __call__(self, environ, start_response):
         start = time.monotonic()
