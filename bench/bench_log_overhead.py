@@ -1,7 +1,8 @@
 """What the prediction log costs, read inside one service: logging switched on and off by the
 second in one server process, with an A/A control.
 
-    .venv/bin/python bench/bench_log_overhead.py [--seconds 90] [--slot 1.0] [--settle 0.3]
+    .venv/bin/python bench/bench_log_overhead.py [--seconds 90] [--closed-seconds S]
+                                                 [--slot 1.0] [--settle 0.3]
                                                  [--clients 4] [--load 0.3]
                                                  [--inputs-rate 0.1] [--warm-seconds 5]
                                                  [--models regressor forest ...]
@@ -18,10 +19,10 @@ or off (nothing recorded; the writer process idles) at each wall-clock slot of -
 Three slots make a cycle, one for each arm "on", "off" and "off-b" (off again: the A/A control),
 in an order that takes each of the six orders once per six cycles (see arms_of). For each model
 and kind (1000-row JSON batch, single record), after --warm-seconds untimed, --clients clients
-(separate processes, one persistent connection each) send its requests for --seconds closed
-loop (the next request when the answer is in: the cores saturated, the log's CPU shows as lost
-throughput), then for --seconds paced at --load times the requests a second "off" served
-(latency from when each request was due: what logging adds under a load the service
+(separate processes, one persistent connection each) send its requests for --seconds closed loop
+(or --closed-seconds; the next request when the answer is in: the cores saturated, the log's CPU
+shows as lost throughput), then for --seconds paced at --load times the requests a second "off"
+served (latency from when each request was due: what logging adds under a load the service
 carries). --load is 0.3 by default, not 0.5: this machine's speed moves by up to 2x within
 minutes (2026-12-07: the regressor's 1000-row requests closed loop at 568, 300 and 458 a second
 in three runs), so half of what a fast minute served saturated a slow one (the paced phase's p95
@@ -412,7 +413,8 @@ def bench(args) -> None:
                     clients.run(port, path, body, args.warm_seconds)
                     rate = None  # closed loop first; then, paced, a share of what off served
                     for load in ("closed", f"{args.load:.0%}")[: 1 + bool(args.load)]:
-                        run = clients.run(port, path, body, args.seconds, rate)
+                        seconds = args.seconds if rate else args.closed_seconds or args.seconds
+                        run = clients.run(port, path, body, seconds, rate)
                         cycles = by_cycle(*run, args.slot, args.settle)
                         results[name, kind, load] = (
                             cycles,
@@ -433,6 +435,10 @@ def main() -> None:
     parser.add_argument(
         "--seconds", type=float, default=90.0, help="Timed seconds per model and kind."
     )
+    parser.add_argument(
+        "--closed-seconds", type=float,
+        help="Timed seconds of the closed loop, if not --seconds (it also sets the paced rate).",
+    )  # fmt: skip
     parser.add_argument(
         "--warm-seconds", type=float, default=5.0, help="Untimed, per model and kind."
     )
