@@ -127,6 +127,13 @@ class StoreError(PmmlkitError, OSError):
     status = 500
 
 
+class ListenError(PmmlkitError, OSError):
+    """The service cannot listen on its host and port (in use, not this machine's, refused)."""
+
+    code = "cannot_listen"
+    status = 500
+
+
 class EngineError(PmmlkitError, RuntimeError):
     """The JVM engine cannot start or failed unexpectedly."""
 

@@ -6,6 +6,7 @@ with Service(Settings(store="pmml_models", port=0)).start() as service:
 
 from __future__ import annotations
 
+import errno
 import gc
 import json
 import logging
@@ -20,6 +21,7 @@ from waitress.task import ErrorTask, ThreadedTaskDispatcher
 from . import openscoring_api
 from .alerts import Watcher
 from .app import create_app, scoring_target
+from .errors import ListenError
 from .observe import AccessLog
 from .predlog import PredictionLog
 from .registry import Poller, Registry
@@ -57,16 +59,21 @@ class Service:
             self.watcher = Watcher(self.registry, self.app.reports, settings, self.app.metrics)
         self.dispatcher = _Dispatcher(self.registry, settings.inline_max_bytes)
         self.dispatcher.set_thread_count(settings.threads)
-        self.server = waitress.create_server(
-            self.app,
-            _dispatcher=self.dispatcher,
-            host=settings.host,
-            port=settings.port,
-            threads=settings.threads,
-            max_request_body_size=settings.max_body_bytes,
-            channel_timeout=max(1, int(settings.request_timeout)),
-            ident="pmmlkit",
-        )
+        try:
+            self.server = waitress.create_server(
+                self.app,
+                _dispatcher=self.dispatcher,
+                host=settings.host,
+                port=settings.port,
+                threads=settings.threads,
+                max_request_body_size=settings.max_body_bytes,
+                channel_timeout=max(1, int(settings.request_timeout)),
+                ident="pmmlkit",
+            )
+        except (OSError, ValueError) as error:  # nothing started yet: close what is open
+            self.dispatcher.shutdown()
+            self._close_logs()
+            raise _listen_error(settings, error) from None
         self.server.channel_class = _Channel
         self.dispatcher.listener = self.server
         self.app.metrics.count_waits(self.dispatcher)
@@ -149,6 +156,28 @@ class Service:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_LISTEN_HINTS = {
+    errno.EADDRINUSE: "another process listens there: choose another --port (0: any free port)",
+    errno.EACCES: "ports below 1024 need root or CAP_NET_BIND_SERVICE: choose another --port",
+    errno.EADDRNOTAVAIL: "--host must be an address of this machine (127.0.0.1: loopback only)",
+}
+
+
+def _listen_error(settings: Settings, error: OSError | ValueError) -> ListenError:
+    """The service's socket refused (see _LISTEN_HINTS), or a host name that does not resolve
+    (waitress's ValueError: the settings checked the port), as one line naming the setting."""
+    if isinstance(error, OSError):
+        reason, code = error.strerror or str(error), error.errno
+    else:
+        reason, code = "the host name does not resolve", errno.EADDRNOTAVAIL
+    hint = _LISTEN_HINTS.get(code)
+    return ListenError(
+        f"Cannot listen on {settings.host}:{settings.port}: {reason}"
+        + (f"; {hint}." if hint else "."),
+        field="host" if code == errno.EADDRNOTAVAIL else "port",
+    )
 
 
 class _JsonErrorTask(ErrorTask):

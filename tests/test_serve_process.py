@@ -265,3 +265,72 @@ def test_a_sigterm_during_an_inline_answer_takes_effect_once_it_is_answered():
     stop(signal.SIGTERM, None)  # a second signal while the logs are written: ignored
     with pytest.raises(SystemExit):
         _Stop()(signal.SIGTERM, None)  # the I/O thread was waiting: at once
+
+
+def test_a_port_in_use_is_one_clear_error_and_nothing_is_left_running(tmp_path):
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    port = taken.getsockname()[1]
+    shutil.copytree(DEMO, tmp_path / "store", ignore=shutil.ignore_patterns(".lock", ".staging"))
+    command = [sys.executable, "-m", "pmmlkit.cli", "serve", "--store", str(tmp_path / "store")]
+    command += ["--port", str(port), "--prediction-log", str(tmp_path / "log.sqlite3")]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    finally:
+        taken.close()
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert (
+        f"pmmlkit: cannot_listen: Cannot listen on 127.0.0.1:{port}: Address already in use; "
+        "another process listens there: choose another --port (0: any free port)."
+    ) in done.stderr.splitlines()
+
+
+def test_a_service_that_cannot_listen_closes_what_it_opened(tmp_path):
+    from pmmlkit.scoring.errors import ListenError
+    from pmmlkit.scoring.server import Service
+    from pmmlkit.scoring.settings import Settings
+
+    shutil.copytree(DEMO, tmp_path / "store", ignore=shutil.ignore_patterns(".lock", ".staging"))
+    with Service(
+        Settings(store=tmp_path / "store", port=0, prediction_log=str(tmp_path / "log.sqlite3"))
+    ) as serving:
+        threads, processes = set(threading.enumerate()), children(os.getpid())
+        taken = serving.port
+        with pytest.raises(ListenError) as raised:
+            Service(
+                Settings(
+                    store=tmp_path / "store",
+                    port=taken,
+                    prediction_log=str(tmp_path / "log.sqlite3"),
+                    access_log=str(tmp_path / "access.jsonl"),
+                )
+            )
+        assert raised.value.code == "cannot_listen" and raised.value.field == "port"
+        assert f"127.0.0.1:{taken}: Address already in use" in raised.value.message
+        # the second service's request threads and access-log thread are gone again
+        deadline = time.monotonic() + 10
+        while set(threading.enumerate()) - threads and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert set(threading.enumerate()) - threads == set()
+        assert children(os.getpid()) == processes  # no writer or report worker was started
+
+
+def test_a_host_that_is_not_this_machines_is_named_as_the_setting_at_fault(tmp_path):
+    from pmmlkit.scoring.errors import ListenError
+    from pmmlkit.scoring.server import Service
+    from pmmlkit.scoring.settings import Settings
+
+    shutil.copytree(DEMO, tmp_path / "store", ignore=shutil.ignore_patterns(".lock", ".staging"))
+    for host, reason in (
+        ("no-such-host.invalid", "the host name does not resolve"),
+        ("192.0.2.1", "Cannot assign requested address"),  # TEST-NET-1: nobody's address
+    ):
+        with pytest.raises(ListenError) as raised:
+            Service(Settings(store=tmp_path / "store", host=host, port=0, prediction_log="off"))
+        assert raised.value.field == "host"
+        assert raised.value.message == (
+            f"Cannot listen on {host}:0: {reason}; --host must be an address of this machine "
+            "(127.0.0.1: loopback only)."
+        )
