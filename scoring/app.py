@@ -58,7 +58,7 @@ def create_app(
     app.config["json.enable"] = False
     app.install(_errors_as_json)
     app.default_error_handler = _bottle_error
-    _routes(app, registry, settings, metrics)
+    _routes(app, registry, settings, metrics, log)
     admin.install(app, registry, settings)
     openscoring_api.install(app, registry, settings)
     monitor_api.install(app, registry, settings, log, reports)
@@ -74,7 +74,13 @@ def create_app(
     return Observed(scoring, metrics, openscoring_api.headers_for, log, access, reports)
 
 
-def _routes(app: bottle.Bottle, registry: Registry, settings: Settings, metrics: Metrics) -> None:
+def _routes(
+    app: bottle.Bottle,
+    registry: Registry,
+    settings: Settings,
+    metrics: Metrics,
+    log: PredictionLog | None,
+) -> None:
     @app.get("/healthz")
     def healthz():
         return json_response({"status": "ok"})
@@ -89,6 +95,7 @@ def _routes(app: bottle.Bottle, registry: Registry, settings: Settings, metrics:
                 "status": "ready" if ready else "not_ready",
                 "failures": failures,
                 "models": registry.status(),
+                "prediction_log": _log_state(log),
             }
         )
 
@@ -283,6 +290,24 @@ def scoring_target(path: str) -> tuple[int, str, int | str | None] | None:
     if version is not None:
         return 1, name, int(version)
     return 0, name, None
+
+
+def _log_state(log: PredictionLog | None) -> dict:
+    """The prediction log in /readyz: "failing" while its last write failed (the database down,
+    full, locked; the writer retries and scoring goes on, so readiness does not change), with
+    the database's error; "off" without a log."""
+    if log is None:
+        return {"state": "off"}
+    error = log.last_error
+    return {
+        "state": "failing" if error else "ok",
+        "last_error": error,
+        "queued": log.queued,
+        "written_rows": log.written_rows,
+        "dropped_rows": log.dropped_rows,
+        "write_errors": log.write_errors,
+        "writer_restarts": log.writer_restarts,
+    }
 
 
 def _flag(query, name: str) -> bool:

@@ -483,11 +483,28 @@ _SCHEMAS = {
     "Health": {"type": "object", "required": ["status"], "properties": {"status": {"const": "ok"}}},
     "Readiness": {
         "type": "object",
-        "required": ["status", "failures", "models"],
+        "required": ["status", "failures", "models", "prediction_log"],
         "properties": {
             "status": {"enum": ["ready", "not_ready"]},
             "failures": {"type": "object", "additionalProperties": {"type": "string"}},
             "models": {"type": "object"},
+            "prediction_log": _ref("PredictionLogState"),
+        },
+    },
+    "PredictionLogState": {
+        "type": "object",
+        "required": ["state"],
+        "properties": {
+            "state": {
+                "enum": ["ok", "failing", "off"],
+                "description": "failing: its last write failed (retried; scoring goes on)",
+            },
+            "last_error": {"type": ["string", "null"]},
+            "queued": {"type": "integer", "minimum": 0},
+            "written_rows": {"type": "integer", "minimum": 0},
+            "dropped_rows": {"type": "integer", "minimum": 0},
+            "write_errors": {"type": "integer", "minimum": 0},
+            "writer_restarts": {"type": "integer", "minimum": 0},
         },
     },
     "ModelSummary": {

@@ -170,7 +170,9 @@ def test_with_the_log_off_scoring_works_and_monitoring_says_why_not(tmp_path):
             f"{service.url}/v1/models/forest/predict", json={"record": {"f1": 0.5}}
         )
         answer = requests.get(f"{service.url}/v1/models/forest/monitoring")
+        ready = requests.get(f"{service.url}/readyz")
     assert scored.status_code == 200
+    assert (ready.status_code, ready.json()["prediction_log"]) == (200, {"state": "off"})
     assert answer.status_code == 503
     assert answer.json()["error"]["code"] == "prediction_log_unavailable"
     assert "prediction_log=off" in answer.json()["error"]["message"]

@@ -7,6 +7,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -30,9 +31,12 @@ DEMO = Path(__file__).parent.parent / "pmml_models"
 SERVING = re.compile(r"serving .* on (http://127\.0\.0\.1:\d+)")
 
 
-def start(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, str, Path]:
+def start(
+    tmp_path: Path, *options: str, file_size_limit: int | None = None
+) -> tuple[subprocess.Popen, str, Path]:
     """The service on any free port, its messages in ``serve.err`` (a file, not a pipe that
-    nobody reads and that would stop the service once full)."""
+    nobody reads and that would stop the service once full). ``file_size_limit``: no file the
+    service and its processes write grows beyond it (a full disk, for the files that grow)."""
     store = tmp_path / "store"
     shutil.copytree(DEMO, store, ignore=shutil.ignore_patterns(".lock", ".staging"))
     log = tmp_path / "log.sqlite3"
@@ -40,7 +44,13 @@ def start(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, str, Path]:
     command += ["--prediction-log", str(log), "--monitor-interval", "60", "--reload-interval", "0"]
     command += ["--access-log", str(tmp_path / "access.jsonl"), *options]
     with (tmp_path / "serve.err").open("w") as err:
-        process = subprocess.Popen(command, stderr=err, stdout=subprocess.DEVNULL, cwd=tmp_path)
+        process = subprocess.Popen(
+            command,
+            stderr=err,
+            stdout=subprocess.DEVNULL,
+            cwd=tmp_path,
+            preexec_fn=None if file_size_limit is None else lambda: _limit_files(file_size_limit),
+        )
     deadline = time.monotonic() + 120
     while not (found := SERVING.search(messages(tmp_path))):  # where it listens
         if process.poll() is not None:
@@ -48,6 +58,13 @@ def start(tmp_path: Path, *options: str) -> tuple[subprocess.Popen, str, Path]:
         assert time.monotonic() < deadline, "the service did not start in 120 s"
         time.sleep(0.05)
     return process, found.group(1), log
+
+
+def _limit_files(size: int) -> None:
+    """In the child before exec: a write beyond ``size`` fails with EFBIG (as on a full disk)
+    instead of killing the process with SIGXFSZ; both are inherited by its own children."""
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, resource.RLIM_INFINITY))
 
 
 def messages(tmp_path: Path) -> str:
@@ -334,3 +351,84 @@ def test_a_host_that_is_not_this_machines_is_named_as_the_setting_at_fault(tmp_p
             f"Cannot listen on {host}:0: {reason}; --host must be an address of this machine "
             "(127.0.0.1: loopback only)."
         )
+
+
+def metric(url: str, name: str) -> float:
+    text = requests.get(f"{url}/metrics", timeout=10).text
+    return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(name + " "))
+
+
+def log_state(url: str) -> dict:
+    return requests.get(f"{url}/readyz", timeout=10).json()["prediction_log"]
+
+
+def test_a_full_log_database_keeps_what_it_holds_scoring_goes_on_and_writing_resumes(tmp_path):
+    """The log's files may not grow past 1 MiB (RLIMIT_FSIZE: writes fail as on a full disk):
+    the writer's commit fails, it says so and retries, the queue fills and counts drops, and
+    every scoring request is answered; what was written before stays readable. Once the files
+    may grow again (the disk has room), the writer writes what it held: every answered row is
+    then written or counted dropped."""
+    process, url, log = start(
+        tmp_path, "--log-queue", "100", "--access-log", "off", file_size_limit=1 << 20
+    )
+    frame = numeric_frame(np.random.default_rng(5), 1000, 6, "f")
+    body = json.dumps({"records": frame.to_dict("records")})
+    try:
+        with requests.Session() as session:
+
+            def score() -> None:
+                answer = session.post(
+                    f"{url}/v1/models/forest/predict",
+                    data=body,
+                    headers={"Content-Type": "application/json"},
+                    timeout=30,
+                )
+                assert answer.status_code == 200 and len(answer.json()["results"]) == 1000
+
+            score()  # once the writer process has written it, it is up: no drops while it starts
+            answered = 1
+            deadline = time.monotonic() + 60
+            while metric(url, "pmmlkit_prediction_log_rows_written_total") < 1000:
+                assert time.monotonic() < deadline, "nothing written in 60 s"
+                time.sleep(0.05)
+            deadline = time.monotonic() + 120
+            while metric(url, "pmmlkit_prediction_log_write_errors_total") == 0:
+                assert time.monotonic() < deadline, "no write error in 120 s: the log never filled"
+                score()
+                answered += 1
+            assert metric(url, "pmmlkit_prediction_log_rows_dropped_total") == 0
+            started = time.monotonic()
+            while metric(url, "pmmlkit_prediction_log_rows_dropped_total") == 0:
+                score()  # answered, not held up by the stuck writer, until the queue is full
+                answered += 1
+                assert time.monotonic() - started < 60, "the queue never filled"
+            written = metric(url, "pmmlkit_prediction_log_rows_written_total")
+            report = session.get(f"{url}/v1/models/forest/monitoring?window=hour", timeout=60)
+            ready = session.get(f"{url}/readyz", timeout=10)
+        # SQLite's word for a write refused with EFBIG (ENOSPC would be "database or disk is full")
+        assert re.search(
+            r"prediction log: \d+ requests not written yet: disk I/O error", messages(tmp_path)
+        )
+        assert ready.status_code == 200  # scoring goes on: the service stays ready
+        state = ready.json()["prediction_log"]
+        assert state["state"] == "failing" and state["last_error"] == "disk I/O error"
+        assert state["write_errors"] >= 1 and state["dropped_rows"] >= 1000
+        assert state["written_rows"] == written
+        assert 0 < written < answered * 1000
+        assert report.status_code == 200, report.text
+        assert report.json()["versions"][0]["volume"]["rows"] == written
+
+        for pid in {process.pid} | helper_processes(process.pid):  # room on the disk again
+            resource.prlimit(pid, resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)
+        deadline = time.monotonic() + 90  # the writer's pause between tries is 30 s at most
+        while (state := log_state(url))["queued"] or state["state"] != "ok":
+            assert time.monotonic() < deadline, f"the log did not recover in 90 s: {state}"
+            time.sleep(0.2)
+        assert state["written_rows"] + state["dropped_rows"] == answered * 1000
+        assert state["written_rows"] > written
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+    with sqlite3.connect(f"file:{log}?mode=ro", uri=True) as database:
+        rows = database.execute("SELECT sum(rows) FROM pmmlkit_log_requests").fetchone()[0]
+    assert rows == state["written_rows"]  # every committed request survives the kill

@@ -59,6 +59,7 @@ def test_health_and_readiness(service):
         "serving": {"default": 1, "production": 1},
         "failures": {},
     }
+    assert body["prediction_log"]["state"] == "ok" and body["prediction_log"]["last_error"] is None
 
 
 def test_list_models_with_versions_and_aliases(service):
