@@ -284,7 +284,7 @@ def test_a_sigterm_during_an_inline_answer_takes_effect_once_it_is_answered():
         _Stop()(signal.SIGTERM, None)  # the I/O thread was waiting: at once
 
 
-def test_a_port_in_use_is_one_clear_error_and_nothing_is_left_running(tmp_path):
+def test_serve_on_a_port_in_use_ends_with_one_clear_error_line_and_exit_code_1(tmp_path):
     taken = socket.socket()
     taken.bind(("127.0.0.1", 0))
     taken.listen()
