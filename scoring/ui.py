@@ -42,6 +42,7 @@ _PAGE = """<!doctype html>
 </head>
 <body>
 <header class="top"><h1>pmmlkit</h1><span>model monitoring</span></header>
+<div id="status" role="status"></div>
 <div class="layout">
 <nav id="models" aria-label="Models"><p class="muted">Loading models&hellip;</p></nav>
 <main id="model" aria-live="polite"></main>

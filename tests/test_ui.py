@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import csv
 import shutil
+import sqlite3
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -95,7 +97,7 @@ def service(tmp_path_factory):
         log_inputs_rate=1.0,
     )
     with Service(settings).start() as running:
-        address = (running.port, None)
+        address = (running.port, root / "log.sqlite3")  # call() takes the port from it
         for name in ("forest", "regressor"):
             records = _records(name)
             drifted = [
@@ -286,3 +288,33 @@ def test_a_path_outside_the_assets_is_a_json_404(service, document, path, named)
             }
         },
     )
+
+
+def _log_state(service) -> dict:
+    return call(service, "GET", "/readyz")[1]["prediction_log"]
+
+
+def test_the_page_says_when_the_prediction_log_cannot_write_and_when_it_can_again(visit, service):
+    locker = sqlite3.connect(service[1], timeout=30, isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")  # another program's transaction: the writer's commits wait
+    try:
+        status, body, _ = call(service, "POST", "/v1/models/forest/predict", {"records": _records("forest")[:5]})  # fmt: skip
+        assert status == 200, body
+        deadline = time.monotonic() + 30  # the writer gives up each try after 5 s (busy_timeout)
+        while _log_state(service)["state"] != "failing":
+            assert time.monotonic() < deadline, _log_state(service)
+            time.sleep(0.1)
+        visit.page.goto(f"http://127.0.0.1:{service[0]}/ui")
+        notice = visit.page.wait_for_selector('#status [data-notice="log"]')
+        assert notice.text_content().startswith(
+            "The prediction log cannot write: database is locked. Scoring goes on; 1 requests wait"
+        )
+    finally:
+        locker.rollback()
+        locker.close()
+    deadline = time.monotonic() + 60  # the writer's pause between tries doubles from 0.5 s
+    while (state := _log_state(service))["state"] != "ok" or state["queued"]:
+        assert time.monotonic() < deadline, state
+        time.sleep(0.1)
+    visit.page.wait_for_selector('#status [data-notice="log"]', state="detached", timeout=15_000)
+    assert visit.errors == [] and visit.foreign == []

@@ -15,6 +15,7 @@
   const HEIGHT = 220;
   const PAGE = 25; // cases per page of the review list
   const MAX_CASES = 1000;
+  const STATUS_EVERY_MS = 5000; // how often the service's state is read again
 
   const state = { models: [], hash: {}, charts: [], generation: 0 };
 
@@ -578,9 +579,37 @@
     return el("p", { className: "error", role: "alert" }, `${what} could not be loaded: ${error.message}`);
   }
 
+  /* The service's state (/readyz): a prediction log whose writes fail, a model version that
+   * failed to load. /readyz answers 503 while a model is not ready, with the same body. */
+
+  async function renderStatus() {
+    let ready;
+    try {
+      const response = await fetch("readyz", { headers: { Accept: "application/json" } });
+      ready = await response.json();
+    } catch (error) {
+      fill(document.getElementById("status"), errorBox("The service's state", error));
+      return;
+    }
+    const log = ready.prediction_log || {};
+    const notices = [];
+    if (log.state === "failing") {
+      notices.push(el("p", { className: "error", "data-notice": "log" },
+        `The prediction log cannot write: ${log.last_error}. Scoring goes on; `,
+        `${int(log.queued)} requests wait, ${int(log.dropped_rows)} rows dropped so far. `,
+        "The charts show what was written before."));
+    }
+    for (const [name, reasons] of Object.entries(ready.failures || {})) {
+      notices.push(el("p", { className: "error", "data-notice": "model" },
+        `Model ${name} is not ready (${reasons}).`));
+    }
+    fill(document.getElementById("status"), notices);
+  }
+
   /* Start */
 
   async function refresh() {
+    renderStatus();
     try {
       state.models = (await api("v1/models")).models;
     } catch (error) {
@@ -597,6 +626,7 @@
   }
 
   window.addEventListener("hashchange", route);
+  setInterval(renderStatus, STATUS_EVERY_MS);
   window.addEventListener("resize", resizeCharts);
   refresh();
 })();
