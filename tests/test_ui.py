@@ -307,7 +307,8 @@ def test_the_page_says_when_the_prediction_log_cannot_write_and_when_it_can_agai
         visit.page.goto(f"http://127.0.0.1:{service[0]}/ui")
         notice = visit.page.wait_for_selector('#status [data-notice="log"]')
         assert notice.text_content().startswith(
-            "The prediction log cannot write: database is locked. Scoring goes on; 1 requests wait"
+            "The prediction log cannot write: database is locked. Scoring goes on; 1 request waits, "
+            "0 rows dropped so far."
         )
     finally:
         locker.rollback()

@@ -596,7 +596,8 @@
     if (log.state === "failing") {
       notices.push(el("p", { className: "error", "data-notice": "log" },
         `The prediction log cannot write: ${log.last_error}. Scoring goes on; `,
-        `${int(log.queued)} requests wait, ${int(log.dropped_rows)} rows dropped so far. `,
+        `${int(log.queued)} ${log.queued === 1 ? "request waits" : "requests wait"}, `,
+        `${int(log.dropped_rows)} ${log.dropped_rows === 1 ? "row" : "rows"} dropped so far. `,
         "The charts show what was written before."));
     }
     for (const [name, reasons] of Object.entries(ready.failures || {})) {
