@@ -319,3 +319,23 @@ def test_the_page_says_when_the_prediction_log_cannot_write_and_when_it_can_agai
         time.sleep(0.1)
     visit.page.wait_for_selector('#status [data-notice="log"]', state="detached", timeout=15_000)
     assert visit.errors == [] and visit.foreign == []
+
+
+def test_the_page_names_a_model_that_is_not_ready(browser, tmp_path):
+    shutil.copytree(DEMO_STORE, tmp_path / "store", ignore=shutil.ignore_patterns("*.sqlite3*"))
+    (tmp_path / "store" / "forest" / "1" / "model.pmml").write_bytes(b"<PMML/>")  # checksum fails
+    settings = Settings(store=tmp_path / "store", port=0, prediction_log="off", access_log="off")
+    with Service(settings).start() as running:
+        context = browser.new_context()
+        try:
+            page = context.new_page()
+            page.goto(f"http://127.0.0.1:{running.port}/ui")
+            notice = page.wait_for_selector('#status [data-notice="model"]')
+            text = notice.text_content()
+            page.wait_for_selector('nav a[data-model="regressor"]')  # the others still listed
+            logged = page.query_selector('#status [data-notice="log"]')
+        finally:
+            context.close()
+    assert text.startswith("Model forest is not ready (default: version 1: checksum_mismatch: ")
+    assert text.endswith("refusing to serve it)."), text
+    assert logged is None  # the log is off, not failing

@@ -602,7 +602,7 @@
     }
     for (const [name, reasons] of Object.entries(ready.failures || {})) {
       notices.push(el("p", { className: "error", "data-notice": "model" },
-        `Model ${name} is not ready (${reasons}).`));
+        `Model ${name} is not ready (${reasons.replace(/\.$/, "")}).`));
     }
     fill(document.getElementById("status"), notices);
   }
